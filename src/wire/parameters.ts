@@ -29,7 +29,7 @@ export function decodeParameters(r: Reader): Parameters {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder("utf-8", { fatal: true });
+const dec = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Helpers matching gomoqt's typed Extension accessors (string = raw UTF-8). */
 export function setStringParameter(p: Parameters, key: number, value: string): void {
