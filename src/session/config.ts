@@ -1,0 +1,58 @@
+/** Session configuration: timeouts and caps, with documented defaults.
+ *
+ *  Every wait on the peer has a timeout and every queue a bound; 0 disables a timeout where noted.
+ *  @module */
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from "../wire/index.js";
+
+export interface SessionConfig {
+  /** Session setup (SESSION_CLIENT/SESSION_SERVER exchange), ms. Default 5000 (gomoqt's SetupTimeout). */
+  setupTimeout?: number;
+  /** Wait for SUBSCRIBE_OK, ms; on expiry the subscribe stream is reset with SubscribeTimeout (5). Default 30000;
+   *  0 waits forever like gomoqt Dec 2025. */
+  subscribeTimeout?: number;
+  /** Wait for ANNOUNCE_INIT after ANNOUNCE_PLEASE, ms. Default 10000; 0 waits forever. */
+  announceInitTimeout?: number;
+  /** Wait for the type byte and first message of a stream the peer opened, ms. Default 10000. */
+  streamHeaderTimeout?: number;
+  /** Cap on a control message body, bytes. Default 1 MiB. */
+  maxMessageBytes?: number;
+  /** Cap on one frame payload, bytes. Default 16 MiB. */
+  maxFrameBytes?: number;
+  /** Groups received but not yet accepted, per subscription; on overflow the oldest is cancelled with ExpiredGroup (3).
+   *  Default 32. */
+  maxQueuedGroups?: number;
+  /** Announcements waiting to be sent to one listener; a slower listener is dropped with AnnounceError Internal (0).
+   *  Default 1024. */
+  maxPendingAnnouncements?: number;
+  /** Announcements received but not yet taken by `receiveAnnouncement`, and active announcements tracked, per
+   *  AnnouncementReader; above this the announce stream is reset with Internal (0). Default 65536. */
+  maxAnnouncements?: number;
+  /** Concurrent subscriptions the peer may hold on this session; above it the session is closed with
+   *  TooManySubscribe (6). Default 4096. */
+  maxIncomingSubscriptions?: number;
+  /** After the publisher ends a subscription (FIN), group streams still in flight are accepted for this long, ms.
+   *  Default 500. */
+  endLinger?: number;
+}
+
+export type ResolvedSessionConfig = Required<SessionConfig>;
+
+export const DEFAULT_SESSION_CONFIG: ResolvedSessionConfig = {
+  setupTimeout: 5000,
+  subscribeTimeout: 30000,
+  announceInitTimeout: 10000,
+  streamHeaderTimeout: 10000,
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  maxQueuedGroups: 32,
+  maxPendingAnnouncements: 1024,
+  maxAnnouncements: 65536,
+  maxIncomingSubscriptions: 4096,
+  endLinger: 500,
+};
+
+export function resolveConfig(c: SessionConfig | undefined): ResolvedSessionConfig {
+  const out = { ...DEFAULT_SESSION_CONFIG };
+  if (c) for (const [k, v] of Object.entries(c)) if (v !== undefined) (out as Record<string, number>)[k] = v as number;
+  return out;
+}
