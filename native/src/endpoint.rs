@@ -1,0 +1,310 @@
+//! Endpoints: a server on one UDP port that dispatches by ALPN (h3 → WebTransport via web-transport-quinn, anything
+//! else → raw QUIC), and client connect for both.
+//!
+//! Handshakes run concurrently in their own tasks and queue finished ones on a bounded channel (no unbounded
+//! buffering when JS accepts slowly). Teardown rule (lib.rs): futures own clones.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use tokio::sync::mpsc;
+
+use crate::session::NativeSession;
+use crate::tls::{self, ALPN_H3, ALPN_MOQ};
+
+const DEFAULT_MAX_STREAMS: u32 = 1024;
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[napi(object)]
+pub struct ListenOptions {
+    /// Address to bind, default "::" (dual-stack where the OS allows it).
+    pub host: Option<String>,
+    /// UDP port, 0 (default) picks a free one.
+    pub port: Option<u32>,
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// Raw QUIC ALPNs accepted besides "h3"; default ["moq-00"].
+    pub alpns: Option<Vec<String>>,
+    /// Concurrent bidi and uni streams the peer may open (each), default 1024.
+    pub max_streams: Option<u32>,
+}
+
+enum Pending {
+    Raw(web_transport_quinn::Session),
+    Web(web_transport_quinn::Request),
+}
+
+/// A handshaken connection waiting for the application's decision (`accept` / `reject`).
+#[napi]
+pub struct NativeIncoming {
+    pending: Arc<Mutex<Option<Pending>>>,
+    protocol: String,
+    url: String,
+    path: String,
+    origin: Option<String>,
+    protocols: Vec<String>,
+    remote: String,
+}
+
+fn negotiated_alpn(conn: &quinn::Connection) -> Option<String> {
+    let data = conn.handshake_data()?;
+    let data = data.downcast::<quinn::crypto::rustls::HandshakeData>().ok()?;
+    String::from_utf8(data.protocol?).ok()
+}
+
+async fn handshake(incoming: quinn::Incoming) -> Option<NativeIncoming> {
+    let conn = incoming.await.ok()?;
+    let remote = conn.remote_address().to_string();
+    let alpn = negotiated_alpn(&conn)?;
+    if alpn == ALPN_H3 {
+        let req = match tokio::time::timeout(HANDSHAKE_TIMEOUT, web_transport_quinn::Request::accept(conn.clone())).await {
+            Ok(Ok(req)) => req,
+            _ => {
+                conn.close(0u32.into(), b"webtransport handshake failed");
+                return None;
+            }
+        };
+        let url = req.url.to_string();
+        let path = req.url.path().to_string();
+        let origin = req.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let protocols = req.protocols.clone();
+        Some(NativeIncoming {
+            pending: Arc::new(Mutex::new(Some(Pending::Web(req)))),
+            protocol: alpn,
+            url,
+            path,
+            origin,
+            protocols,
+            remote,
+        })
+    } else {
+        Some(NativeIncoming {
+            pending: Arc::new(Mutex::new(Some(Pending::Raw(web_transport_quinn::Session::raw(conn))))),
+            protocol: alpn,
+            url: String::new(),
+            path: String::new(),
+            origin: None,
+            protocols: Vec::new(),
+            remote,
+        })
+    }
+}
+
+#[napi]
+impl NativeIncoming {
+    /// "h3" (WebTransport) or the raw QUIC ALPN.
+    #[napi(getter)]
+    pub fn protocol(&self) -> String {
+        self.protocol.clone()
+    }
+    #[napi(getter)]
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+    #[napi(getter)]
+    pub fn path(&self) -> String {
+        self.path.clone()
+    }
+    #[napi(getter)]
+    pub fn origin(&self) -> Option<String> {
+        self.origin.clone()
+    }
+    /// WebTransport subprotocols offered by the client (wt-available-protocols).
+    #[napi(getter)]
+    pub fn protocols(&self) -> Vec<String> {
+        self.protocols.clone()
+    }
+    #[napi(getter)]
+    pub fn remote_address(&self) -> String {
+        self.remote.clone()
+    }
+
+    /// Accept: WebTransport answers 200 (with `subprotocol` when given). Rejects when already decided or the
+    /// handshake failed.
+    #[napi(ts_return_type = "Promise<NativeSession>")]
+    pub fn accept<'env>(&self, env: &'env Env, subprotocol: Option<String>) -> Result<PromiseRaw<'env, NativeSession>> {
+        let pending = self.pending.lock().ok().and_then(|mut g| g.take());
+        let (url, path, origin) = (self.url.clone(), self.path.clone(), self.origin.clone());
+        let protocol = self.protocol.clone();
+        env.spawn_future(async move {
+            let session = match pending {
+                None => return Err(Error::new(Status::GenericFailure, "EDECIDED: already accepted or rejected")),
+                Some(Pending::Raw(s)) => s,
+                Some(Pending::Web(req)) => {
+                    let mut resp = web_transport_quinn::proto::ConnectResponse::OK;
+                    if let Some(p) = subprotocol {
+                        resp = resp.with_protocol(p);
+                    }
+                    req.respond(resp)
+                        .await
+                        .map_err(|e| Error::new(Status::GenericFailure, format!("ECLOSED: {e}")))?
+                }
+            };
+            Ok(NativeSession::new(session, protocol, url, path, origin, None))
+        })
+    }
+
+    /// Reject: WebTransport answers `status` (e.g. 403, 404); raw QUIC closes the connection with `status` as code.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn reject<'env>(&self, env: &'env Env, status: u32) -> Result<PromiseRaw<'env, ()>> {
+        let pending = self.pending.lock().ok().and_then(|mut g| g.take());
+        env.spawn_future(async move {
+            match pending {
+                None => {}
+                Some(Pending::Raw(s)) => s.close(status, b"rejected"),
+                Some(Pending::Web(req)) => {
+                    let conn = req.conn().clone();
+                    let code = http::StatusCode::from_u16(status as u16).unwrap_or(http::StatusCode::FORBIDDEN);
+                    let _ = req.reject(code).await;
+                    // Let the response reach the peer before the connection goes.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), conn.closed()).await;
+                    conn.close(0u32.into(), b"rejected");
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[napi]
+pub struct NativeServer {
+    endpoint: quinn::Endpoint,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<NativeIncoming>>>,
+    addr: SocketAddr,
+}
+
+#[napi]
+impl NativeServer {
+    /// Bind one UDP socket serving WebTransport (ALPN h3) and raw QUIC (ALPN moq-00 by default).
+    #[napi(factory)]
+    pub fn listen(opts: ListenOptions) -> Result<NativeServer> {
+        let host = opts.host.unwrap_or_else(|| "::".into());
+        let port = opts.port.unwrap_or(0);
+        if port > 65535 {
+            return Err(Error::new(Status::InvalidArg, "port out of range"));
+        }
+        let addr = (host.as_str(), port as u16)
+            .to_socket_addrs()
+            .map_err(|e| Error::new(Status::InvalidArg, format!("bad host: {e}")))?
+            .next()
+            .ok_or_else(|| Error::new(Status::InvalidArg, "bad host"))?;
+        let mut alpns = vec![ALPN_H3.to_string()];
+        alpns.extend(opts.alpns.unwrap_or_else(|| vec![ALPN_MOQ.to_string()]));
+        let config = tls::server_config(&opts.cert_pem, &opts.key_pem, &alpns, opts.max_streams.unwrap_or(DEFAULT_MAX_STREAMS))?;
+        let (tx, rx) = mpsc::channel::<NativeIncoming>(64);
+        napi::bindgen_prelude::within_runtime_if_available(move || {
+            let endpoint = quinn::Endpoint::server(config, addr)
+                .map_err(|e| Error::new(Status::GenericFailure, format!("EBIND: {e}")))?;
+            let addr = endpoint.local_addr().map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+            let ep = endpoint.clone();
+            napi::bindgen_prelude::spawn(async move {
+                while let Some(incoming) = ep.accept().await {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        if let Some(inc) = handshake(incoming).await {
+                            let _ = tx.send(inc).await;
+                        }
+                    });
+                }
+            });
+            Ok(NativeServer { endpoint, rx: Arc::new(tokio::sync::Mutex::new(rx)), addr })
+        })
+    }
+
+    #[napi(getter)]
+    pub fn port(&self) -> u32 {
+        self.addr.port() as u32
+    }
+
+    #[napi(getter)]
+    pub fn address(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Next handshaken connection, or `null` once the server is closed.
+    #[napi(ts_return_type = "Promise<NativeIncoming | null>")]
+    pub fn accept<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<NativeIncoming>>> {
+        let rx = self.rx.clone();
+        env.spawn_future(async move { Ok(rx.lock().await.recv().await) })
+    }
+
+    /// Stop accepting and close every connection with `code` and `reason`. Pending `accept()`s resolve `null`.
+    #[napi]
+    pub fn close(&self, code: Option<u32>, reason: Option<String>) {
+        let endpoint = self.endpoint.clone();
+        let reason = reason.unwrap_or_default();
+        napi::bindgen_prelude::within_runtime_if_available(move || {
+            endpoint.close(code.unwrap_or(0).into(), reason.as_bytes());
+        });
+        // Drain queued, undecided connections so `accept()` ends.
+        if let Ok(mut rx) = self.rx.try_lock() {
+            rx.close();
+        }
+    }
+}
+
+#[napi(object)]
+pub struct ConnectOptions {
+    /// "h3" (default for https URLs) → WebTransport; anything else → raw QUIC with that ALPN (e.g. "moq-00").
+    pub alpn: Option<String>,
+    /// Trust anchors in PEM (instead of the system roots).
+    pub ca_pem: Option<String>,
+    /// Accept a server certificate whose DER SHA-256 is one of these (like `serverCertificateHashes`).
+    pub cert_hashes: Option<Vec<Buffer>>,
+    /// Skip certificate verification (tests only).
+    pub insecure: Option<bool>,
+    /// WebTransport subprotocols to offer.
+    pub protocols: Option<Vec<String>>,
+    pub max_streams: Option<u32>,
+}
+
+fn conn_err(e: impl std::fmt::Display) -> Error {
+    Error::new(Status::GenericFailure, format!("ECONNECT: {e}"))
+}
+
+/// Connect to `url` (`https://host:port/path`; for raw QUIC the scheme is ignored and only host:port are used).
+#[napi(ts_return_type = "Promise<NativeSession>")]
+pub fn connect<'env>(env: &'env Env, url: String, opts: Option<ConnectOptions>) -> Result<PromiseRaw<'env, NativeSession>> {
+    let opts = opts.unwrap_or(ConnectOptions {
+        alpn: None,
+        ca_pem: None,
+        cert_hashes: None,
+        insecure: None,
+        protocols: None,
+        max_streams: None,
+    });
+    let parsed = url::Url::parse(&url).map_err(|e| Error::new(Status::InvalidArg, format!("bad url: {e}")))?;
+    let alpn = opts.alpn.clone().unwrap_or_else(|| ALPN_H3.to_string());
+    let tls_opts = tls::ClientTls {
+        ca_pem: opts.ca_pem.clone(),
+        cert_hashes: opts.cert_hashes.as_ref().map(|v| v.iter().map(|b| b.to_vec()).collect()).unwrap_or_default(),
+        insecure: opts.insecure.unwrap_or(false),
+    };
+    let config = tls::client_config(&alpn, &tls_opts, opts.max_streams.unwrap_or(DEFAULT_MAX_STREAMS))?;
+    let protocols = opts.protocols.clone().unwrap_or_default();
+    env.spawn_future(async move {
+        let host = parsed.host_str().ok_or_else(|| conn_err("url has no host"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        let remote = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(conn_err)?
+            .next()
+            .ok_or_else(|| conn_err("host did not resolve"))?;
+        let bind: SocketAddr = if remote.is_ipv6() { "[::]:0".parse().unwrap() } else { "0.0.0.0:0".parse().unwrap() };
+        let endpoint = quinn::Endpoint::client(bind).map_err(conn_err)?;
+        let conn = endpoint.connect_with(config, remote, &host).map_err(conn_err)?.await.map_err(conn_err)?;
+        if alpn == ALPN_H3 {
+            let request = web_transport_quinn::proto::ConnectRequest::new(parsed.clone()).with_protocols(protocols);
+            let session = web_transport_quinn::Session::connect(conn, request).await.map_err(conn_err)?;
+            let path = parsed.path().to_string();
+            Ok(NativeSession::new(session, alpn, parsed.to_string(), path, None, Some(endpoint)))
+        } else {
+            let session = web_transport_quinn::Session::raw(conn);
+            Ok(NativeSession::new(session, alpn, String::new(), String::new(), None, Some(endpoint)))
+        }
+    })
+}

@@ -1,0 +1,256 @@
+//! Send and receive streams (quinn nouns, WebTransport-mapped codes). Transport only.
+//!
+//! Send side: writes are poll-based under a short `std::sync::Mutex` (never held across an await), so `reset`,
+//! `set_priority` and `stopped` never queue behind a write blocked on flow control. `try_write` is a synchronous fast
+//! path that hands bytes straight to quinn from the JS buffer; only the part quinn cannot take now is copied and
+//! awaited (`write`), and that promise resolving is the backpressure signal.
+//! Receive side: `read_chunk` under a `tokio::sync::Mutex`; `stop()` first sets the cancellation flag, which wakes a
+//! pending read (quinn's `read_chunk` is cancel-safe), then stops the stream. `try_read` polls once without waiting.
+//! Teardown rule (lib.rs): futures own `Arc`s only.
+
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use web_transport_quinn::generic::poll::SendStream as PollSend;
+use web_transport_quinn::{ReadError, WriteError};
+
+use crate::cancel::Cancel;
+
+/// A send-side failure, as a value: `kind` is "stopped" (peer STOP_SENDING, `code` set when it decoded), "reset"
+/// (stream already reset or finished locally) or "closed" (the session is gone).
+#[napi(object)]
+pub struct WriteFailure {
+    pub kind: String,
+    pub code: Option<u32>,
+}
+
+fn write_failure(e: WriteError) -> WriteFailure {
+    match e {
+        WriteError::Stopped(code) => WriteFailure { kind: "stopped".into(), code: Some(code) },
+        WriteError::InvalidStopped(_) => WriteFailure { kind: "stopped".into(), code: None },
+        WriteError::SessionError(_) => WriteFailure { kind: "closed".into(), code: None },
+        WriteError::ClosedStream => WriteFailure { kind: "reset".into(), code: None },
+    }
+}
+
+pub struct SendShared {
+    stream: Mutex<web_transport_quinn::SendStream>,
+    cancel: Cancel,
+}
+
+#[napi]
+pub struct NativeSendStream {
+    inner: Arc<SendShared>,
+}
+
+impl NativeSendStream {
+    pub fn new(stream: web_transport_quinn::SendStream) -> Self {
+        Self { inner: Arc::new(SendShared { stream: Mutex::new(stream), cancel: Cancel::default() }) }
+    }
+}
+
+/// Push `buf[*off..]` into quinn until it blocks; then FIN if asked. Called with the stream lock held.
+fn poll_push(
+    s: &mut web_transport_quinn::SendStream,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+    off: &mut usize,
+    fin: bool,
+) -> Poll<std::result::Result<(), WriteError>> {
+    while *off < buf.len() {
+        match PollSend::poll_write(s, cx, &buf[*off..]) {
+            Poll::Ready(Ok(n)) => *off += n,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+    if fin {
+        s.finish().map_err(|_| WriteError::ClosedStream)?;
+    }
+    Poll::Ready(Ok(()))
+}
+
+#[napi]
+impl NativeSendStream {
+    /// Synchronous fast path: hands as much of `data` to quinn as it accepts right now (FIN too when all of it was
+    /// accepted and `fin`). Returns the number of bytes accepted, or -1 when the stream failed (call `write` to learn
+    /// why). Never waits.
+    #[napi]
+    pub fn try_write(&self, data: Uint8ArraySlice, fin: bool) -> i64 {
+        if self.inner.cancel.is_cancelled() {
+            return -1;
+        }
+        let Ok(mut s) = self.inner.stream.lock() else { return -1 };
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut off = 0usize;
+        match poll_push(&mut s, &mut cx, &data, &mut off, fin) {
+            Poll::Ready(Ok(())) => off as i64,
+            Poll::Ready(Err(_)) => -1,
+            Poll::Pending => off as i64,
+        }
+    }
+
+    /// Copies `data` and writes all of it (then FIN when `fin`), resolving once quinn accepted it: `undefined` on
+    /// success, a `WriteFailure` otherwise. Only one write may be pending at a time.
+    #[napi(ts_return_type = "Promise<WriteFailure | undefined>")]
+    pub fn write<'env>(&self, env: &'env Env, data: Uint8ArraySlice, fin: bool) -> Result<PromiseRaw<'env, Option<WriteFailure>>> {
+        let buf: Vec<u8> = data.to_vec();
+        let inner = self.inner.clone();
+        env.spawn_future(async move {
+            let mut off = 0usize;
+            let push = poll_fn(|cx| {
+                let mut s = inner.stream.lock().map_err(|_| WriteError::ClosedStream)?;
+                poll_push(&mut s, cx, &buf, &mut off, fin)
+            });
+            let res = tokio::select! {
+                r = push => r,
+                _ = inner.cancel.cancelled() => Err(WriteError::ClosedStream),
+            };
+            Ok(res.err().map(write_failure))
+        })
+    }
+
+    /// RESET_STREAM with `code` (mapped into the HTTP/3 space for WebTransport). Idempotent; wakes a pending write.
+    #[napi]
+    pub fn reset(&self, code: u32) {
+        self.inner.cancel.cancel();
+        if let Ok(mut s) = self.inner.stream.lock() {
+            let _ = s.reset(code);
+        }
+    }
+
+    /// quinn send priority (higher first).
+    #[napi]
+    pub fn set_priority(&self, priority: i32) {
+        if let Ok(s) = self.inner.stream.lock() {
+            let _ = s.set_priority(priority);
+        }
+    }
+
+    /// Resolves with the peer's STOP_SENDING code, or `undefined` when the stream ended otherwise (all data acked
+    /// after FIN, local reset, session closed).
+    #[napi(ts_return_type = "Promise<number | undefined>")]
+    pub fn stopped<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<u32>>> {
+        let inner = self.inner.clone();
+        env.spawn_future(async move {
+            let closed = poll_fn(|cx| match inner.stream.lock() {
+                Ok(mut s) => PollSend::poll_closed(&mut *s, cx),
+                Err(_) => Poll::Ready(Ok(())),
+            });
+            let code = tokio::select! {
+                r = closed => match r {
+                    Err(WriteError::Stopped(code)) => Some(code),
+                    Err(WriteError::InvalidStopped(_)) => Some(0),
+                    _ => None,
+                },
+                _ = inner.cancel.cancelled() => None,
+            };
+            Ok(code)
+        })
+    }
+}
+
+/// One read, as a value: `data` (a chunk), or `fin`, or `resetCode` (peer RESET_STREAM), or `error`: "stopped"
+/// (we sent STOP_SENDING), "closed" (session gone), "invalid-reset" (a reset code outside the WebTransport space).
+#[napi(object)]
+pub struct ReadResult {
+    pub data: Option<Buffer>,
+    pub fin: bool,
+    pub reset_code: Option<u32>,
+    pub error: Option<String>,
+}
+
+impl ReadResult {
+    fn error(kind: &str) -> Self {
+        Self { data: None, fin: false, reset_code: None, error: Some(kind.into()) }
+    }
+}
+
+fn read_result(r: std::result::Result<Option<quinn::Chunk>, ReadError>) -> ReadResult {
+    match r {
+        Ok(Some(chunk)) => ReadResult {
+            data: Some(Buffer::from(Vec::<u8>::from(chunk.bytes))),
+            fin: false,
+            reset_code: None,
+            error: None,
+        },
+        Ok(None) => ReadResult { data: None, fin: true, reset_code: None, error: None },
+        Err(ReadError::Reset(code)) => ReadResult { data: None, fin: false, reset_code: Some(code), error: None },
+        Err(ReadError::InvalidReset(_)) => ReadResult::error("invalid-reset"),
+        Err(ReadError::SessionError(_)) => ReadResult::error("closed"),
+        Err(ReadError::ClosedStream) => ReadResult::error("stopped"),
+        Err(ReadError::IllegalOrderedRead) => ReadResult::error("closed"),
+    }
+}
+
+pub struct RecvShared {
+    stream: tokio::sync::Mutex<web_transport_quinn::RecvStream>,
+    cancel: Cancel,
+}
+
+#[napi]
+pub struct NativeRecvStream {
+    inner: Arc<RecvShared>,
+}
+
+impl NativeRecvStream {
+    pub fn new(stream: web_transport_quinn::RecvStream) -> Self {
+        Self { inner: Arc::new(RecvShared { stream: tokio::sync::Mutex::new(stream), cancel: Cancel::default() }) }
+    }
+}
+
+#[napi]
+impl NativeRecvStream {
+    /// Synchronous fast path: a chunk (≤ `max` bytes), FIN, reset or error when one is ready now, else `null`.
+    #[napi]
+    pub fn try_read(&self, max: u32) -> Option<ReadResult> {
+        if self.inner.cancel.is_cancelled() {
+            return Some(ReadResult::error("stopped"));
+        }
+        let mut s = self.inner.stream.try_lock().ok()?;
+        let mut cx = Context::from_waker(Waker::noop());
+        let fut = pin!(s.read_chunk(max.max(1) as usize, true));
+        match fut.poll(&mut cx) {
+            Poll::Ready(r) => Some(read_result(r)),
+            Poll::Pending => None,
+        }
+    }
+
+    /// Waits for the next chunk (≤ `max` bytes), FIN, reset or error. One read at a time.
+    #[napi(ts_return_type = "Promise<ReadResult>")]
+    pub fn read<'env>(&self, env: &'env Env, max: u32) -> Result<PromiseRaw<'env, ReadResult>> {
+        let inner = self.inner.clone();
+        env.spawn_future(async move {
+            let read = async {
+                let mut s = inner.stream.lock().await;
+                read_result(s.read_chunk(max.max(1) as usize, true).await)
+            };
+            Ok(tokio::select! {
+                r = read => r,
+                _ = inner.cancel.cancelled() => ReadResult::error("stopped"),
+            })
+        })
+    }
+
+    /// STOP_SENDING with `code` (mapped into the HTTP/3 space for WebTransport). Idempotent; a pending read resolves
+    /// with error "stopped".
+    #[napi]
+    pub fn stop(&self, code: u32) {
+        if self.inner.cancel.is_cancelled() {
+            return;
+        }
+        self.inner.cancel.cancel();
+        if let Ok(mut s) = self.inner.stream.try_lock() {
+            let _ = s.stop(code);
+            return;
+        }
+        let inner = self.inner.clone();
+        napi::bindgen_prelude::spawn(async move {
+            let _ = inner.stream.lock().await.stop(code);
+        });
+    }
+}

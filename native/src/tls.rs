@@ -1,0 +1,191 @@
+//! TLS and QUIC transport configuration: server certificate from PEM, client verification by CA PEM, by certificate
+//! SHA-256 hashes (like browsers' `serverCertificateHashes`) or not at all (insecure, tests only).
+//!
+//! Uses the ring crypto provider explicitly, so no process-wide rustls default is installed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::*;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+pub const ALPN_H3: &str = "h3";
+pub const ALPN_MOQ: &str = "moq-00";
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn tls_err(e: impl std::fmt::Display) -> Error {
+    Error::new(Status::InvalidArg, format!("tls: {e}"))
+}
+
+/// Limits shared by both roles. MoQ opens one uni stream per group, so the stream limits are generous; the windows
+/// stay at quinn's defaults (bounded buffering on both sides).
+pub fn transport_config(max_streams: u32) -> Arc<quinn::TransportConfig> {
+    let mut t = quinn::TransportConfig::default();
+    t.max_concurrent_bidi_streams(max_streams.into());
+    t.max_concurrent_uni_streams(max_streams.into());
+    t.keep_alive_interval(Some(Duration::from_secs(10)));
+    t.max_idle_timeout(Some(quinn::VarInt::from_u32(30_000).into()));
+    Arc::new(t)
+}
+
+pub fn parse_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let certs: std::result::Result<Vec<_>, _> = rustls_pemfile::certs(&mut pem.as_bytes()).collect();
+    let certs = certs.map_err(tls_err)?;
+    if certs.is_empty() {
+        return Err(tls_err("no certificate in PEM"));
+    }
+    Ok(certs)
+}
+
+pub fn parse_key(pem: &str) -> Result<PrivateKeyDer<'static>> {
+    rustls_pemfile::private_key(&mut pem.as_bytes())
+        .map_err(tls_err)?
+        .ok_or_else(|| tls_err("no private key in PEM"))
+}
+
+pub fn server_config(cert_pem: &str, key_pem: &str, alpns: &[String], max_streams: u32) -> Result<quinn::ServerConfig> {
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(tls_err)?
+        .with_no_client_auth()
+        .with_single_cert(parse_certs(cert_pem)?, parse_key(key_pem)?)
+        .map_err(tls_err)?;
+    tls.alpn_protocols = alpns.iter().map(|a| a.as_bytes().to_vec()).collect();
+    tls.max_early_data_size = 0;
+    let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls).map_err(tls_err)?;
+    let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    cfg.transport_config(transport_config(max_streams));
+    Ok(cfg)
+}
+
+pub struct ClientTls {
+    pub ca_pem: Option<String>,
+    pub cert_hashes: Vec<Vec<u8>>,
+    pub insecure: bool,
+}
+
+pub fn client_config(alpn: &str, opts: &ClientTls, max_streams: u32) -> Result<quinn::ClientConfig> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(tls_err)?;
+    let mut tls = if opts.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Insecure(provider())))
+            .with_no_client_auth()
+    } else if !opts.cert_hashes.is_empty() {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinnedHashes { hashes: opts.cert_hashes.clone(), provider: provider() }))
+            .with_no_client_auth()
+    } else if let Some(ca) = &opts.ca_pem {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in parse_certs(ca)? {
+            roots.add(c).map_err(tls_err)?;
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for c in native.certs {
+            let _ = roots.add(c);
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    tls.alpn_protocols = vec![alpn.as_bytes().to_vec()];
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(tls_err)?;
+    let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));
+    cfg.transport_config(transport_config(max_streams));
+    Ok(cfg)
+}
+
+/// Accepts a server certificate whose DER SHA-256 is one of `hashes`; the handshake signature is still checked.
+#[derive(Debug)]
+struct PinnedHashes {
+    hashes: Vec<Vec<u8>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl ServerCertVerifier for PinnedHashes {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let digest = ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref());
+        if self.hashes.iter().any(|h| h.as_slice() == digest.as_ref()) {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Accepts any server certificate (tests and local development only); the handshake signature is still checked.
+#[derive(Debug)]
+struct Insecure(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for Insecure {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
