@@ -1,0 +1,444 @@
+/** Session: one MoQ session over a Transport, after setup; both roles share it.
+ *
+ *  Runs the accept loops (bidi: announce 0x01 / subscribe 0x02; uni: group 0x00), keeps the session stream open and
+ *  reads SESSION_UPDATE from it, routes incoming SUBSCRIBE through the TrackMux and group streams to TrackReaders.
+ *  Unknown stream types close the session with ProtocolViolation (3); a group for an unknown subscribe id is stopped
+ *  with InvalidSubscribeID (7); an unknown path is reset with TrackNotFound (3). `signal` aborts with the SessionError
+ *  when the session ends, whoever ended it. Spec: gomoqt.md §1.5–§1.8, §4.1.
+ *  @module */
+import {
+  AnnounceError,
+  AnnounceErrorCode,
+  isMoqtError,
+  SessionError,
+  SessionErrorCode,
+  SubscribeError,
+  SubscribeErrorCode,
+  GroupErrorCode,
+} from "../errors.js";
+import type { BiStream, CloseInfo, RecvStream, Transport } from "../transport/transport.js";
+import { StreamError, TransportClosedError } from "../transport/stream_error.js";
+import {
+  AnnounceInit,
+  AnnouncePlease,
+  BiStreamType,
+  Group,
+  SessionUpdate,
+  Subscribe,
+  SubscribeOk,
+  UniStreamType,
+  Writer,
+  appendMessage,
+  encodeMessage,
+  type Parameters,
+  type VarInt,
+} from "../wire/index.js";
+import { AnnouncementReader } from "../track/announcement_reader.js";
+import { AnnouncementWriter } from "../track/announcement_writer.js";
+import { isValidPath, isValidPrefix, type BroadcastPath, type TrackName, type TrackPrefix } from "../track/path.js";
+import { TrackReader } from "../track/track_reader.js";
+import { TrackWriter, type TrackConfig } from "../track/track_writer.js";
+import type { TrackMux } from "../track/track_mux.js";
+import type { ResolvedSessionConfig } from "./config.js";
+import { toAnnounceError, toSubscribeError } from "./error_map.js";
+import { MessageReader } from "./stream_reader.js";
+import { AsyncQueue } from "../internal/queue.js";
+import { abortable, withTimeout } from "../internal/signal.js";
+
+/** @internal everything setup learned, handed to the Session. */
+export interface SessionInit {
+  transport: Transport;
+  sessionStream: BiStream;
+  sessionReader: MessageReader;
+  version: number;
+  path: string;
+  versions: number[];
+  clientExtensions: Parameters;
+  serverExtensions: Parameters;
+  mux: TrackMux;
+  config: ResolvedSessionConfig;
+}
+
+export interface SessionUpdateEvent {
+  readonly bitrate: number;
+}
+
+export class Session {
+  readonly version: number;
+  readonly path: string;
+  readonly versions: number[];
+  readonly clientExtensions: Parameters;
+  readonly serverExtensions: Parameters;
+  readonly signal: AbortSignal;
+  /** Resolves when the session has ended: undefined for a NoError close, else the SessionError. */
+  readonly closed: Promise<SessionError | undefined>;
+  readonly mux: TrackMux;
+  #transport: Transport;
+  #sessionStream: BiStream;
+  #sessionReader: MessageReader;
+  #config: ResolvedSessionConfig;
+  #ctrl = new AbortController();
+  #nextSubscribeId = 1;
+  #trackReaders = new Map<VarInt, TrackReader>();
+  #trackWriters = new Map<VarInt, TrackWriter>();
+  #announceWriters = new Set<AnnouncementWriter>();
+  #remoteBitrate: number | undefined;
+  #updateListeners = new Set<AsyncQueue<SessionUpdateEvent>>();
+  #localClose: { code: number; reason: string } | undefined;
+
+  /** @internal created by dialTransport / accept */
+  constructor(init: SessionInit) {
+    this.#transport = init.transport;
+    this.#sessionStream = init.sessionStream;
+    this.#sessionReader = init.sessionReader;
+    this.version = init.version;
+    this.path = init.path;
+    this.versions = init.versions;
+    this.clientExtensions = init.clientExtensions;
+    this.serverExtensions = init.serverExtensions;
+    this.mux = init.mux;
+    this.#config = init.config;
+    this.signal = this.#ctrl.signal;
+    this.closed = init.transport.closed.then((info) => this.#onClosed(info));
+    void this.#acceptBiLoop();
+    void this.#acceptUniLoop();
+    void this.#readUpdates();
+  }
+
+  /** The transport this session runs on (its stats feed the bitrate monitor). @internal */
+  get transport(): Transport {
+    return this.#transport;
+  }
+
+  /** The last bitrate the peer announced with SESSION_UPDATE (bits per second), if any. */
+  get remoteBitrate(): number | undefined {
+    return this.#remoteBitrate;
+  }
+
+  #onClosed(info: CloseInfo): SessionError | undefined {
+    const local = this.#localClose;
+    const err = local
+      ? new SessionError(local.code, false, local.reason || undefined)
+      : new SessionError(info.code, info.remote, info.reason || undefined);
+    if (!this.#ctrl.signal.aborted) this.#ctrl.abort(err);
+    this.#cleanup();
+    return err.code === SessionErrorCode.NoError ? undefined : err;
+  }
+
+  #cleanup(): void {
+    for (const q of this.#updateListeners) q.close();
+    this.#updateListeners.clear();
+    for (const w of this.#announceWriters) this.mux.removeListener(w);
+    this.#announceWriters.clear();
+  }
+
+  /** Close the session with an application code and message (idempotent). */
+  async closeWithError(code: number, message: string): Promise<void> {
+    if (!this.#localClose && !this.#ctrl.signal.aborted) {
+      this.#localClose = { code, reason: message };
+      this.#ctrl.abort(new SessionError(code, false, message || undefined));
+      this.#transport.close(code, message);
+    }
+    await this.closed;
+  }
+
+  /** Internal failure or protocol violation detected locally: close the session. */
+  #violation(code: number, message: string): void {
+    void this.closeWithError(code, message);
+  }
+
+  // ---- subscribing side
+
+  /** Subscribe to `name` of broadcast `path`. Resolves on SUBSCRIBE_OK (gomoqt sends it with the first group),
+   *  rejects with SubscribeError (the publisher's code, or SubscribeTimeout after `subscribeTimeout`). */
+  async subscribe(path: BroadcastPath, name: TrackName, config: TrackConfig = {}): Promise<TrackReader> {
+    if (!isValidPath(path)) throw new TypeError(`moqt: invalid broadcast path ${JSON.stringify(path)} (must start with "/")`);
+    const priority = config.trackPriority ?? 0;
+    if (!Number.isInteger(priority) || priority < 0 || priority > 255)
+      throw new RangeError(`moqt: trackPriority must be 0..255, got ${priority}`);
+    this.signal.throwIfAborted();
+    const id = this.#nextSubscribeId++;
+    let stream: BiStream;
+    try {
+      stream = await this.#transport.openBi();
+    } catch (e) {
+      throw this.#sessionErrorOr(e, toSubscribeError);
+    }
+    const tr = new TrackReader(stream, id, path, name, { trackPriority: priority }, {
+      sessionSignal: this.signal,
+      maxQueuedGroups: this.#config.maxQueuedGroups,
+      maxFrameBytes: this.#config.maxFrameBytes,
+      endLinger: this.#config.endLinger,
+      onClosed: (x) => {
+        if (this.#trackReaders.get(id) === x) this.#trackReaders.delete(id);
+      },
+    });
+    this.#trackReaders.set(id, tr);
+    const reader = new MessageReader(stream.recv);
+    try {
+      const msg = appendMessage(new Writer(64).u8(BiStreamType.Subscribe), Subscribe, {
+        subscribeId: id,
+        broadcastPath: path,
+        trackName: name,
+        trackPriority: priority,
+      }).bytes();
+      await stream.send.write(msg);
+      const ok = await withTimeout(
+        abortable(reader.readMessage(SubscribeOk, this.#config.maxMessageBytes), this.signal),
+        this.#config.subscribeTimeout,
+        () => new SubscribeError(SubscribeErrorCode.SubscribeTimeout, false, `no SUBSCRIBE_OK within ${this.#config.subscribeTimeout} ms`),
+      );
+      if (ok === null) throw new SubscribeError(SubscribeErrorCode.Internal, true, "publisher ended the subscription before SUBSCRIBE_OK");
+    } catch (e) {
+      const err = this.#sessionErrorOr(e, toSubscribeError);
+      if (!err.remote && !(err instanceof SessionError)) {
+        stream.send.reset(err.code);
+        stream.recv.stop(err.code);
+      }
+      await tr.closeWithError(err instanceof SessionError ? SubscribeErrorCode.Internal : err.code).catch(() => {});
+      this.#trackReaders.delete(id);
+      throw err;
+    }
+    void tr.watch(reader);
+    return tr;
+  }
+
+  /** Ask the peer for broadcasts under `prefix` ("/" or "/a/b/"). Resolves after ANNOUNCE_INIT. */
+  async acceptAnnounce(prefix: TrackPrefix): Promise<AnnouncementReader> {
+    if (!isValidPrefix(prefix))
+      throw new AnnounceError(AnnounceErrorCode.InvalidPrefix, false, `invalid prefix ${JSON.stringify(prefix)} (must be "/" or start and end with "/")`);
+    this.signal.throwIfAborted();
+    let stream: BiStream;
+    try {
+      stream = await this.#transport.openBi();
+    } catch (e) {
+      throw this.#sessionErrorOr(e, toAnnounceError);
+    }
+    const reader = new MessageReader(stream.recv);
+    try {
+      await stream.send.write(appendMessage(new Writer(32).u8(BiStreamType.Announce), AnnouncePlease, { prefix }).bytes());
+      const init = await withTimeout(
+        abortable(reader.readMessage(AnnounceInit, this.#config.maxMessageBytes), this.signal),
+        this.#config.announceInitTimeout,
+        () => new AnnounceError(AnnounceErrorCode.Internal, false, `no ANNOUNCE_INIT within ${this.#config.announceInitTimeout} ms`),
+      );
+      if (init === null) throw new AnnounceError(AnnounceErrorCode.Internal, true, "announce stream ended before ANNOUNCE_INIT");
+      return new AnnouncementReader(stream, reader, prefix, init.suffixes, {
+        sessionSignal: this.signal,
+        maxMessageBytes: this.#config.maxMessageBytes,
+        maxAnnouncements: this.#config.maxAnnouncements,
+      });
+    } catch (e) {
+      const err = this.#sessionErrorOr(e, toAnnounceError);
+      if (!err.remote && !(err instanceof SessionError)) {
+        stream.send.reset(err.code);
+        stream.recv.stop(err.code);
+      }
+      throw err;
+    }
+  }
+
+  /** Map an error; once the session is over, its SessionError wins over stream-level noise. */
+  #sessionErrorOr(e: unknown, map: (e: unknown) => ReturnType<typeof toSubscribeError>): ReturnType<typeof toSubscribeError> {
+    if (this.signal.aborted && !(isMoqtError(e) && e === this.signal.reason)) {
+      const r: unknown = this.signal.reason;
+      if (r instanceof SessionError) return r;
+    }
+    if (e instanceof TransportClosedError) return new SessionError(e.code, e.remote, e.reason || undefined);
+    return map(e);
+  }
+
+  // ---- session stream
+
+  /** Each SESSION_UPDATE from the peer. Ends with the session. */
+  async *updated(): AsyncGenerator<SessionUpdateEvent, void, undefined> {
+    if (this.signal.aborted) return;
+    const q = new AsyncQueue<SessionUpdateEvent>(64);
+    this.#updateListeners.add(q);
+    try {
+      for (;;) {
+        const u = await q.next();
+        if (u === undefined) return;
+        yield u;
+      }
+    } finally {
+      this.#updateListeners.delete(q);
+    }
+  }
+
+  /** Send SESSION_UPDATE with our bitrate estimate (bits per second). Used by the bitrate monitor. */
+  async updateBitrate(bitrate: number): Promise<void> {
+    this.signal.throwIfAborted();
+    await this.#sessionStream.send.write(encodeMessage(SessionUpdate, { bitrate: Math.max(0, Math.round(bitrate)) }));
+  }
+
+  async #readUpdates(): Promise<void> {
+    try {
+      for (;;) {
+        const u = await this.#sessionReader.readMessage(SessionUpdate, this.#config.maxMessageBytes);
+        if (u === null) break;
+        this.#remoteBitrate = u.bitrate;
+        for (const q of this.#updateListeners) if (!q.push(u)) (q.shift(), q.push(u));
+      }
+      // The peer ended the session stream without closing the session.
+      await this.#settle();
+      if (!this.signal.aborted) this.#violation(SessionErrorCode.ProtocolViolation, "session stream ended");
+    } catch (e) {
+      await this.#settle();
+      if (this.signal.aborted) return;
+      if (e instanceof TransportClosedError) return;
+      this.#violation(SessionErrorCode.ProtocolViolation, e instanceof StreamError ? `session stream reset (${e.code})` : "bad SESSION_UPDATE");
+    }
+  }
+
+  /** Give a closing transport a moment to report how it closed before judging a stream failure. */
+  async #settle(): Promise<void> {
+    await Promise.race([this.#transport.closed, new Promise((r) => setTimeout(r, 20))]);
+  }
+
+  // ---- incoming streams
+
+  async #acceptBiLoop(): Promise<void> {
+    for (;;) {
+      const s = await this.#transport.acceptBi().catch(() => null);
+      if (s === null || this.signal.aborted) return;
+      void this.#handleBi(s);
+    }
+  }
+
+  async #acceptUniLoop(): Promise<void> {
+    for (;;) {
+      const s = await this.#transport.acceptUni().catch(() => null);
+      if (s === null || this.signal.aborted) return;
+      void this.#handleUni(s);
+    }
+  }
+
+  #header<T>(p: Promise<T>): Promise<T> {
+    return withTimeout(abortable(p, this.signal), this.#config.streamHeaderTimeout, () => new Error("stream header timeout"));
+  }
+
+  async #handleBi(s: BiStream): Promise<void> {
+    const reader = new MessageReader(s.recv);
+    let type: number | null;
+    try {
+      type = await this.#header(reader.readByte());
+    } catch {
+      s.send.reset(0);
+      s.recv.stop(0);
+      return;
+    }
+    if (type === null) {
+      s.send.reset(0);
+      return;
+    }
+    switch (type) {
+      case BiStreamType.Subscribe:
+        return this.#handleSubscribe(s, reader);
+      case BiStreamType.Announce:
+        return this.#handleAnnouncePlease(s, reader);
+      default:
+        this.#violation(SessionErrorCode.ProtocolViolation, `unexpected bidirectional stream type ${type}`);
+    }
+  }
+
+  async #handleSubscribe(s: BiStream, reader: MessageReader): Promise<void> {
+    let m;
+    try {
+      m = await this.#header(reader.readMessage(Subscribe, this.#config.maxMessageBytes));
+    } catch {
+      m = undefined;
+    }
+    if (!m) {
+      s.send.reset(SubscribeErrorCode.Internal);
+      s.recv.stop(SubscribeErrorCode.Internal);
+      return;
+    }
+    if (this.#trackWriters.has(m.subscribeId)) {
+      s.send.reset(SubscribeErrorCode.DuplicateSubscribeID);
+      s.recv.stop(SubscribeErrorCode.DuplicateSubscribeID);
+      return;
+    }
+    if (this.#trackWriters.size >= this.#config.maxIncomingSubscriptions) {
+      this.#violation(SessionErrorCode.TooManySubscribe, `more than ${this.#config.maxIncomingSubscriptions} subscriptions`);
+      return;
+    }
+    const id = m.subscribeId;
+    const tw = new TrackWriter(s, reader, m, {
+      openUni: () => this.#transport.openUni(),
+      sessionSignal: this.signal,
+      maxMessageBytes: this.#config.maxMessageBytes,
+      onClosed: (x) => {
+        if (this.#trackWriters.get(id) === x) this.#trackWriters.delete(id);
+      },
+    });
+    this.#trackWriters.set(id, tw);
+    await this.mux.serveTrack(tw);
+  }
+
+  async #handleAnnouncePlease(s: BiStream, reader: MessageReader): Promise<void> {
+    let m;
+    try {
+      m = await this.#header(reader.readMessage(AnnouncePlease, this.#config.maxMessageBytes));
+    } catch {
+      m = undefined;
+    }
+    if (!m) {
+      s.send.reset(AnnounceErrorCode.Internal);
+      s.recv.stop(AnnounceErrorCode.Internal);
+      return;
+    }
+    if (!isValidPrefix(m.prefix)) {
+      // gomoqt panics here (gomoqt.md §7.1); we answer with the code meant for it.
+      s.send.reset(AnnounceErrorCode.InvalidPrefix);
+      s.recv.stop(AnnounceErrorCode.InvalidPrefix);
+      return;
+    }
+    const w = new AnnouncementWriter(s, m.prefix, this.#config.maxPendingAnnouncements, (x) => {
+      this.mux.removeListener(x);
+      this.#announceWriters.delete(x);
+    });
+    this.#announceWriters.add(w);
+    this.mux.serveAnnouncements(w);
+    // Watch the requester: FIN ends the listener; data or a reset drops it.
+    try {
+      const b = await abortable(reader.readByte(), this.signal);
+      if (b === null) await w.close();
+      else w.closeWithError(AnnounceErrorCode.Internal);
+    } catch {
+      w.closeWithError(AnnounceErrorCode.Internal);
+    }
+  }
+
+  async #handleUni(recv: RecvStream): Promise<void> {
+    const reader = new MessageReader(recv);
+    let type: number | null;
+    try {
+      type = await this.#header(reader.readByte());
+    } catch {
+      recv.stop(GroupErrorCode.Internal);
+      return;
+    }
+    if (type === null) return;
+    if (type !== UniStreamType.Group) {
+      this.#violation(SessionErrorCode.ProtocolViolation, `unexpected unidirectional stream type ${type}`);
+      return;
+    }
+    let g;
+    try {
+      g = await this.#header(reader.readMessage(Group, this.#config.maxMessageBytes));
+    } catch {
+      g = undefined;
+    }
+    if (!g) {
+      recv.stop(GroupErrorCode.Internal);
+      return;
+    }
+    const tr = this.#trackReaders.get(g.subscribeId);
+    if (!tr) {
+      recv.stop(GroupErrorCode.InvalidSubscribeID);
+      return;
+    }
+    tr.enqueue(reader, g.groupSequence);
+  }
+}
