@@ -3,7 +3,20 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "dist-check/**", "node_modules/**", "native/target/**", "native/index.cjs", "native/index.d.cts", "web/dist/**", "**/*.cjs"] },
+  {
+    ignores: [
+      "dist/**",
+      "dist-check/**",
+      "node_modules/**",
+      "native/target/**",
+      "native/index.cjs",
+      "native/index.d.cts",
+      "native/index.d.ts",
+      "native/index.js",
+      "web/dist/**",
+      "**/*.cjs",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

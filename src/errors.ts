@@ -67,7 +67,10 @@ export abstract class MoqtError extends Error {
     options?: { cause?: unknown },
   ) {
     const name = textOf(table, code) ?? `code ${code}`;
-    super(`moqt: ${kind} ${name} (${code}, ${remote ? "remote" : "local"})${detail ? `: ${detail}` : ""}`, options);
+    super(
+      `moqt: ${kind} ${name} (${code}, ${remote ? "remote" : "local"})${detail ? `: ${detail}` : ""}`,
+      options,
+    );
   }
 }
 

@@ -31,7 +31,13 @@ export { GroupWriter, type GroupSequence } from "./track/group_writer.js";
 export { TrackReader } from "./track/track_reader.js";
 export { GroupReader } from "./track/group_reader.js";
 export { AnnouncementReader } from "./track/announcement_reader.js";
-export { isValidPath, isValidPrefix, type BroadcastPath, type TrackName, type TrackPrefix } from "./track/path.js";
+export {
+  isValidPath,
+  isValidPrefix,
+  type BroadcastPath,
+  type TrackName,
+  type TrackPrefix,
+} from "./track/path.js";
 export { Session, type SessionUpdateEvent } from "./session/session.js";
 export { type SessionConfig, DEFAULT_SESSION_CONFIG } from "./session/config.js";
 export {

@@ -35,6 +35,14 @@ export class AsyncQueue<T> {
     return true;
   }
 
+  /** Add an item, dropping (and returning) the oldest one when full. */
+  pushDropOldest(item: T): T | undefined {
+    if (this.push(item)) return undefined;
+    const old = this.shift();
+    this.push(item);
+    return old;
+  }
+
   /** Remove and return the oldest item (for drop-oldest policies). */
   shift(): T | undefined {
     if (this.size === 0) return undefined;

@@ -53,6 +53,8 @@ export const DEFAULT_SESSION_CONFIG: ResolvedSessionConfig = {
 
 export function resolveConfig(c: SessionConfig | undefined): ResolvedSessionConfig {
   const out = { ...DEFAULT_SESSION_CONFIG };
-  if (c) for (const [k, v] of Object.entries(c)) if (v !== undefined) (out as Record<string, number>)[k] = v as number;
+  if (c)
+    for (const [k, v] of Object.entries(c))
+      if (v !== undefined) (out as Record<string, number>)[k] = v as number;
   return out;
 }

@@ -1,6 +1,13 @@
 /** Error mapping, done once: transport StreamError / TransportClosedError / WireError → the public error classes.
  *  @module @internal */
-import { AnnounceError, GroupError, isMoqtError, SessionError, SubscribeError, type MoqtError } from "../errors.js";
+import {
+  AnnounceError,
+  GroupError,
+  isMoqtError,
+  SessionError,
+  SubscribeError,
+  type MoqtError,
+} from "../errors.js";
 import { StreamError, TransportClosedError } from "../transport/stream_error.js";
 import { WireError } from "../wire/index.js";
 
@@ -9,7 +16,8 @@ type Ctor = new (code: number, remote: boolean, detail?: string, options?: { cau
 function mapWith(C: Ctor, e: unknown, internal: number): MoqtError {
   if (isMoqtError(e)) return e;
   if (e instanceof StreamError) return new C(e.code, e.remote, undefined, { cause: e });
-  if (e instanceof TransportClosedError) return new SessionError(e.code, e.remote, e.reason || undefined, { cause: e });
+  if (e instanceof TransportClosedError)
+    return new SessionError(e.code, e.remote, e.reason || undefined, { cause: e });
   if (WireError.is(e)) return new C(internal, false, e.message, { cause: e });
   const msg = e instanceof Error ? e.message : String(e);
   return new C(internal, false, msg, { cause: e });

@@ -35,7 +35,13 @@ import {
 } from "../wire/index.js";
 import { AnnouncementReader } from "../track/announcement_reader.js";
 import { AnnouncementWriter } from "../track/announcement_writer.js";
-import { isValidPath, isValidPrefix, type BroadcastPath, type TrackName, type TrackPrefix } from "../track/path.js";
+import {
+  isValidPath,
+  isValidPrefix,
+  type BroadcastPath,
+  type TrackName,
+  type TrackPrefix,
+} from "../track/path.js";
 import { TrackReader } from "../track/track_reader.js";
 import { TrackWriter, type TrackConfig } from "../track/track_writer.js";
 import type { TrackMux } from "../track/track_mux.js";
@@ -152,7 +158,8 @@ export class Session {
   /** Subscribe to `name` of broadcast `path`. Resolves on SUBSCRIBE_OK (gomoqt sends it with the first group),
    *  rejects with SubscribeError (the publisher's code, or SubscribeTimeout after `subscribeTimeout`). */
   async subscribe(path: BroadcastPath, name: TrackName, config: TrackConfig = {}): Promise<TrackReader> {
-    if (!isValidPath(path)) throw new TypeError(`moqt: invalid broadcast path ${JSON.stringify(path)} (must start with "/")`);
+    if (!isValidPath(path))
+      throw new TypeError(`moqt: invalid broadcast path ${JSON.stringify(path)} (must start with "/")`);
     const priority = config.trackPriority ?? 0;
     if (!Number.isInteger(priority) || priority < 0 || priority > 255)
       throw new RangeError(`moqt: trackPriority must be 0..255, got ${priority}`);
@@ -164,15 +171,22 @@ export class Session {
     } catch (e) {
       throw this.#sessionErrorOr(e, toSubscribeError);
     }
-    const tr = new TrackReader(stream, id, path, name, { trackPriority: priority }, {
-      sessionSignal: this.signal,
-      maxQueuedGroups: this.#config.maxQueuedGroups,
-      maxFrameBytes: this.#config.maxFrameBytes,
-      endLinger: this.#config.endLinger,
-      onClosed: (x) => {
-        if (this.#trackReaders.get(id) === x) this.#trackReaders.delete(id);
+    const tr = new TrackReader(
+      stream,
+      id,
+      path,
+      name,
+      { trackPriority: priority },
+      {
+        sessionSignal: this.signal,
+        maxQueuedGroups: this.#config.maxQueuedGroups,
+        maxFrameBytes: this.#config.maxFrameBytes,
+        endLinger: this.#config.endLinger,
+        onClosed: (x) => {
+          if (this.#trackReaders.get(id) === x) this.#trackReaders.delete(id);
+        },
       },
-    });
+    );
     this.#trackReaders.set(id, tr);
     const reader = new MessageReader(stream.recv);
     try {
@@ -186,16 +200,28 @@ export class Session {
       const ok = await withTimeout(
         abortable(reader.readMessage(SubscribeOk, this.#config.maxMessageBytes), this.signal),
         this.#config.subscribeTimeout,
-        () => new SubscribeError(SubscribeErrorCode.SubscribeTimeout, false, `no SUBSCRIBE_OK within ${this.#config.subscribeTimeout} ms`),
+        () =>
+          new SubscribeError(
+            SubscribeErrorCode.SubscribeTimeout,
+            false,
+            `no SUBSCRIBE_OK within ${this.#config.subscribeTimeout} ms`,
+          ),
       );
-      if (ok === null) throw new SubscribeError(SubscribeErrorCode.Internal, true, "publisher ended the subscription before SUBSCRIBE_OK");
+      if (ok === null)
+        throw new SubscribeError(
+          SubscribeErrorCode.Internal,
+          true,
+          "publisher ended the subscription before SUBSCRIBE_OK",
+        );
     } catch (e) {
       const err = this.#sessionErrorOr(e, toSubscribeError);
       if (!err.remote && !(err instanceof SessionError)) {
         stream.send.reset(err.code);
         stream.recv.stop(err.code);
       }
-      await tr.closeWithError(err instanceof SessionError ? SubscribeErrorCode.Internal : err.code).catch(() => {});
+      await tr
+        .closeWithError(err instanceof SessionError ? SubscribeErrorCode.Internal : err.code)
+        .catch(() => {});
       this.#trackReaders.delete(id);
       throw err;
     }
@@ -206,7 +232,11 @@ export class Session {
   /** Ask the peer for broadcasts under `prefix` ("/" or "/a/b/"). Resolves after ANNOUNCE_INIT. */
   async acceptAnnounce(prefix: TrackPrefix): Promise<AnnouncementReader> {
     if (!isValidPrefix(prefix))
-      throw new AnnounceError(AnnounceErrorCode.InvalidPrefix, false, `invalid prefix ${JSON.stringify(prefix)} (must be "/" or start and end with "/")`);
+      throw new AnnounceError(
+        AnnounceErrorCode.InvalidPrefix,
+        false,
+        `invalid prefix ${JSON.stringify(prefix)} (must be "/" or start and end with "/")`,
+      );
     this.signal.throwIfAborted();
     let stream: BiStream;
     try {
@@ -216,13 +246,25 @@ export class Session {
     }
     const reader = new MessageReader(stream.recv);
     try {
-      await stream.send.write(appendMessage(new Writer(32).u8(BiStreamType.Announce), AnnouncePlease, { prefix }).bytes());
+      await stream.send.write(
+        appendMessage(new Writer(32).u8(BiStreamType.Announce), AnnouncePlease, { prefix }).bytes(),
+      );
       const init = await withTimeout(
         abortable(reader.readMessage(AnnounceInit, this.#config.maxMessageBytes), this.signal),
         this.#config.announceInitTimeout,
-        () => new AnnounceError(AnnounceErrorCode.Internal, false, `no ANNOUNCE_INIT within ${this.#config.announceInitTimeout} ms`),
+        () =>
+          new AnnounceError(
+            AnnounceErrorCode.Internal,
+            false,
+            `no ANNOUNCE_INIT within ${this.#config.announceInitTimeout} ms`,
+          ),
       );
-      if (init === null) throw new AnnounceError(AnnounceErrorCode.Internal, true, "announce stream ended before ANNOUNCE_INIT");
+      if (init === null)
+        throw new AnnounceError(
+          AnnounceErrorCode.Internal,
+          true,
+          "announce stream ended before ANNOUNCE_INIT",
+        );
       return new AnnouncementReader(stream, reader, prefix, init.suffixes, {
         sessionSignal: this.signal,
         maxMessageBytes: this.#config.maxMessageBytes,
@@ -239,7 +281,10 @@ export class Session {
   }
 
   /** Map an error; once the session is over, its SessionError wins over stream-level noise. */
-  #sessionErrorOr(e: unknown, map: (e: unknown) => ReturnType<typeof toSubscribeError>): ReturnType<typeof toSubscribeError> {
+  #sessionErrorOr(
+    e: unknown,
+    map: (e: unknown) => ReturnType<typeof toSubscribeError>,
+  ): ReturnType<typeof toSubscribeError> {
     if (this.signal.aborted && !(isMoqtError(e) && e === this.signal.reason)) {
       const r: unknown = this.signal.reason;
       if (r instanceof SessionError) return r;
@@ -269,7 +314,9 @@ export class Session {
   /** Send SESSION_UPDATE with our bitrate estimate (bits per second). Used by the bitrate monitor. */
   async updateBitrate(bitrate: number): Promise<void> {
     this.signal.throwIfAborted();
-    await this.#sessionStream.send.write(encodeMessage(SessionUpdate, { bitrate: Math.max(0, Math.round(bitrate)) }));
+    await this.#sessionStream.send.write(
+      encodeMessage(SessionUpdate, { bitrate: Math.max(0, Math.round(bitrate)) }),
+    );
   }
 
   async #readUpdates(): Promise<void> {
@@ -278,7 +325,7 @@ export class Session {
         const u = await this.#sessionReader.readMessage(SessionUpdate, this.#config.maxMessageBytes);
         if (u === null) break;
         this.#remoteBitrate = u.bitrate;
-        for (const q of this.#updateListeners) if (!q.push(u)) (q.shift(), q.push(u));
+        for (const q of this.#updateListeners) q.pushDropOldest(u);
       }
       // The peer ended the session stream without closing the session.
       await this.#settle();
@@ -287,7 +334,10 @@ export class Session {
       await this.#settle();
       if (this.signal.aborted) return;
       if (e instanceof TransportClosedError) return;
-      this.#violation(SessionErrorCode.ProtocolViolation, e instanceof StreamError ? `session stream reset (${e.code})` : "bad SESSION_UPDATE");
+      this.#violation(
+        SessionErrorCode.ProtocolViolation,
+        e instanceof StreamError ? `session stream reset (${e.code})` : "bad SESSION_UPDATE",
+      );
     }
   }
 
@@ -315,7 +365,11 @@ export class Session {
   }
 
   #header<T>(p: Promise<T>): Promise<T> {
-    return withTimeout(abortable(p, this.signal), this.#config.streamHeaderTimeout, () => new Error("stream header timeout"));
+    return withTimeout(
+      abortable(p, this.signal),
+      this.#config.streamHeaderTimeout,
+      () => new Error("stream header timeout"),
+    );
   }
 
   async #handleBi(s: BiStream): Promise<void> {
@@ -360,7 +414,10 @@ export class Session {
       return;
     }
     if (this.#trackWriters.size >= this.#config.maxIncomingSubscriptions) {
-      this.#violation(SessionErrorCode.TooManySubscribe, `more than ${this.#config.maxIncomingSubscriptions} subscriptions`);
+      this.#violation(
+        SessionErrorCode.TooManySubscribe,
+        `more than ${this.#config.maxIncomingSubscriptions} subscriptions`,
+      );
       return;
     }
     const id = m.subscribeId;

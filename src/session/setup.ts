@@ -96,7 +96,11 @@ class ResponseWriter implements SetupResponseWriter {
 
   selectVersion(v: number): void {
     if (!this.request.versions.includes(v))
-      throw new SessionError(SessionErrorCode.UnsupportedVersion, false, `version 0x${v.toString(16)} was not offered by the client`);
+      throw new SessionError(
+        SessionErrorCode.UnsupportedVersion,
+        false,
+        `version 0x${v.toString(16)} was not offered by the client`,
+      );
     this.version = v;
   }
 
@@ -115,12 +119,17 @@ class ResponseWriter implements SetupResponseWriter {
 
 /** Accept a session from a setup handler: sends SESSION_SERVER and returns the running Session. */
 export async function accept(w: SetupResponseWriter, r: SetupRequest, mux?: TrackMux): Promise<Session> {
-  if (!(w instanceof ResponseWriter)) throw new TypeError("moqt.accept: not a SetupResponseWriter from this server");
+  if (!(w instanceof ResponseWriter))
+    throw new TypeError("moqt.accept: not a SetupResponseWriter from this server");
   if (w.session) return w.session;
   if (w.rejected !== undefined) throw new SessionError(w.rejected, false, "setup was rejected");
   if (!r.versions.includes(w.version)) {
     await w.reject(SessionErrorCode.UnsupportedVersion);
-    throw new SessionError(SessionErrorCode.UnsupportedVersion, false, `client offered none of our versions (${r.versions.map((v) => "0x" + v.toString(16)).join(", ")})`);
+    throw new SessionError(
+      SessionErrorCode.UnsupportedVersion,
+      false,
+      `client offered none of our versions (${r.versions.map((v) => "0x" + v.toString(16)).join(", ")})`,
+    );
   }
   try {
     await w.stream.send.write(encodeMessage(SessionServer, { version: w.version, parameters: w.extensions }));
@@ -147,7 +156,8 @@ export class SetupRouter {
   #routes = new Map<string, SetupHandler>();
 
   handle(pattern: string, h: SetupHandler): void {
-    if (!pattern.startsWith("/")) throw new TypeError(`moqt: setup pattern must start with "/": ${JSON.stringify(pattern)}`);
+    if (!pattern.startsWith("/"))
+      throw new TypeError(`moqt: setup pattern must start with "/": ${JSON.stringify(pattern)}`);
     if (typeof h !== "function") throw new TypeError("moqt: setup handler must be a function");
     this.#routes.set(pattern, h);
   }
@@ -178,31 +188,64 @@ export function handleFunc(pattern: string, h: SetupHandler): void {
 
 function mapSetupError(e: unknown): SessionError {
   if (e instanceof SessionError) return e;
-  if (e instanceof StreamError) return new SessionError(e.code, e.remote, "session stream reset during setup", { cause: e });
-  if (e instanceof TransportClosedError) return new SessionError(e.code, e.remote, e.reason || undefined, { cause: e });
+  if (e instanceof StreamError)
+    return new SessionError(e.code, e.remote, "session stream reset during setup", { cause: e });
+  if (e instanceof TransportClosedError)
+    return new SessionError(e.code, e.remote, e.reason || undefined, { cause: e });
   if (isMoqtError(e)) return new SessionError(SessionErrorCode.Internal, false, e.message, { cause: e });
-  return new SessionError(SessionErrorCode.ProtocolViolation, false, e instanceof Error ? e.message : String(e), { cause: e });
+  return new SessionError(
+    SessionErrorCode.ProtocolViolation,
+    false,
+    e instanceof Error ? e.message : String(e),
+    { cause: e },
+  );
 }
 
 /** Client side of setup over an internal Transport. */
 export async function dialSession(transport: Transport, opts: DialOptions = {}): Promise<Session> {
-  const config = resolveConfig({ ...opts.config, ...(opts.setupTimeout !== undefined ? { setupTimeout: opts.setupTimeout } : {}) });
+  const config = resolveConfig({
+    ...opts.config,
+    ...(opts.setupTimeout !== undefined ? { setupTimeout: opts.setupTimeout } : {}),
+  });
   const versions = opts.versions ?? [...DefaultClientVersions];
   const path = opts.path ?? "/";
   const params: Parameters = new Map(opts.extensions ?? []);
   if (opts.sendPathParameter) setStringParameter(params, PARAM_PATH, path);
   try {
-    const stream = await withTimeout(transport.openBi(), config.setupTimeout, () => new SessionError(SessionErrorCode.Internal, false, "setup timed out"));
+    const stream = await withTimeout(
+      transport.openBi(),
+      config.setupTimeout,
+      () => new SessionError(SessionErrorCode.Internal, false, "setup timed out"),
+    );
     const reader = new MessageReader(stream.recv);
-    await stream.send.write(appendMessage(new Writer(64).u8(BiStreamType.Session), SessionClient, { versions, parameters: params }).bytes());
+    await stream.send.write(
+      appendMessage(new Writer(64).u8(BiStreamType.Session), SessionClient, {
+        versions,
+        parameters: params,
+      }).bytes(),
+    );
     const ss = await withTimeout(
       reader.readMessage(SessionServer, config.maxMessageBytes),
       config.setupTimeout,
-      () => new SessionError(SessionErrorCode.Internal, false, `no SESSION_SERVER within ${config.setupTimeout} ms`),
+      () =>
+        new SessionError(
+          SessionErrorCode.Internal,
+          false,
+          `no SESSION_SERVER within ${config.setupTimeout} ms`,
+        ),
     );
-    if (ss === null) throw new SessionError(SessionErrorCode.ProtocolViolation, false, "session stream ended before SESSION_SERVER");
+    if (ss === null)
+      throw new SessionError(
+        SessionErrorCode.ProtocolViolation,
+        false,
+        "session stream ended before SESSION_SERVER",
+      );
     if (!versions.includes(ss.version))
-      throw new SessionError(SessionErrorCode.UnsupportedVersion, false, `server selected version 0x${ss.version.toString(16)}, which we did not offer`);
+      throw new SessionError(
+        SessionErrorCode.UnsupportedVersion,
+        false,
+        `server selected version 0x${ss.version.toString(16)}, which we did not offer`,
+      );
     return new Session({
       transport,
       sessionStream: stream,
@@ -224,21 +267,47 @@ export async function dialSession(transport: Transport, opts: DialOptions = {}):
 
 /** Server side of setup over an internal Transport. Without a setup handler the session is accepted with `mux`. */
 export async function acceptSession(transport: Transport, opts: AcceptOptions = {}): Promise<Session> {
-  const config = resolveConfig({ ...opts.config, ...(opts.setupTimeout !== undefined ? { setupTimeout: opts.setupTimeout } : {}) });
+  const config = resolveConfig({
+    ...opts.config,
+    ...(opts.setupTimeout !== undefined ? { setupTimeout: opts.setupTimeout } : {}),
+  });
   let w: ResponseWriter;
   try {
-    const stream = await withTimeout(transport.acceptBi(), config.setupTimeout, () => new SessionError(SessionErrorCode.Internal, false, "no session stream within the setup timeout"));
-    if (stream === null) throw new SessionError(SessionErrorCode.Internal, true, "transport closed before setup");
+    const stream = await withTimeout(
+      transport.acceptBi(),
+      config.setupTimeout,
+      () => new SessionError(SessionErrorCode.Internal, false, "no session stream within the setup timeout"),
+    );
+    if (stream === null)
+      throw new SessionError(SessionErrorCode.Internal, true, "transport closed before setup");
     const reader = new MessageReader(stream.recv);
-    const type = await withTimeout(reader.readByte(), config.setupTimeout, () => new SessionError(SessionErrorCode.Internal, false, "setup timed out"));
+    const type = await withTimeout(
+      reader.readByte(),
+      config.setupTimeout,
+      () => new SessionError(SessionErrorCode.Internal, false, "setup timed out"),
+    );
     if (type !== BiStreamType.Session)
-      throw new SessionError(SessionErrorCode.ProtocolViolation, false, `first stream has type ${type}, expected the session stream (0)`);
+      throw new SessionError(
+        SessionErrorCode.ProtocolViolation,
+        false,
+        `first stream has type ${type}, expected the session stream (0)`,
+      );
     const sc = await withTimeout(
       reader.readMessage(SessionClient, config.maxMessageBytes),
       config.setupTimeout,
-      () => new SessionError(SessionErrorCode.Internal, false, `no SESSION_CLIENT within ${config.setupTimeout} ms`),
+      () =>
+        new SessionError(
+          SessionErrorCode.Internal,
+          false,
+          `no SESSION_CLIENT within ${config.setupTimeout} ms`,
+        ),
     );
-    if (sc === null) throw new SessionError(SessionErrorCode.ProtocolViolation, false, "session stream ended before SESSION_CLIENT");
+    if (sc === null)
+      throw new SessionError(
+        SessionErrorCode.ProtocolViolation,
+        false,
+        "session stream ended before SESSION_CLIENT",
+      );
     const path = opts.path ?? getStringParameter(sc.parameters, PARAM_PATH) ?? "/";
     const request: SetupRequest = { path, versions: [...sc.versions], clientExtensions: sc.parameters };
     w = new ResponseWriter(transport, stream, reader, request, config);

@@ -14,7 +14,8 @@ export class Announcement {
 
   /** @internal use `newAnnouncement()` */
   constructor(path: BroadcastPath, signal?: AbortSignal) {
-    if (!isValidPath(path)) throw new TypeError(`moqt: invalid broadcast path ${JSON.stringify(path)} (must start with "/")`);
+    if (!isValidPath(path))
+      throw new TypeError(`moqt: invalid broadcast path ${JSON.stringify(path)} (must start with "/")`);
     this.broadcastPath = path;
     this.ended = new Promise((r) => (this.#resolveEnded = r));
     if (signal) {
@@ -71,7 +72,10 @@ export class Announcement {
 }
 
 /** A new active announcement and the function that ends it. It also ends when `signal` aborts. */
-export function newAnnouncement(signal: AbortSignal | undefined, path: BroadcastPath): [Announcement, () => void] {
+export function newAnnouncement(
+  signal: AbortSignal | undefined,
+  path: BroadcastPath,
+): [Announcement, () => void] {
   const a = new Announcement(path, signal);
   return [a, () => a.end()];
 }

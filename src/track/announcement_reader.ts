@@ -33,7 +33,13 @@ export class AnnouncementReader implements AsyncIterable<Announcement> {
   #closed = false;
 
   /** @internal created by Session.acceptAnnounce after ANNOUNCE_INIT */
-  constructor(stream: BiStream, reader: MessageReader, prefix: TrackPrefix, initial: readonly string[], deps: AnnouncementReaderDeps) {
+  constructor(
+    stream: BiStream,
+    reader: MessageReader,
+    prefix: TrackPrefix,
+    initial: readonly string[],
+    deps: AnnouncementReaderDeps,
+  ) {
     this.#stream = stream;
     this.#reader = reader;
     this.prefix = prefix;
@@ -45,7 +51,8 @@ export class AnnouncementReader implements AsyncIterable<Announcement> {
   }
 
   #activate(suffix: string): void {
-    if (this.#active.has(suffix)) throw new AnnounceError(AnnounceErrorCode.Duplicated, false, `duplicate announcement ${suffix}`);
+    if (this.#active.has(suffix))
+      throw new AnnounceError(AnnounceErrorCode.Duplicated, false, `duplicate announcement ${suffix}`);
     if (this.#active.size >= this.#deps.maxAnnouncements || this.#queue.size >= this.#deps.maxAnnouncements)
       throw new AnnounceError(AnnounceErrorCode.Internal, false, "too many announcements");
     const path = this.prefix + suffix;
@@ -53,7 +60,11 @@ export class AnnouncementReader implements AsyncIterable<Announcement> {
     try {
       ann = new Announcement(path);
     } catch {
-      throw new AnnounceError(AnnounceErrorCode.InvalidPrefix, false, `invalid broadcast path ${JSON.stringify(path)}`);
+      throw new AnnounceError(
+        AnnounceErrorCode.InvalidPrefix,
+        false,
+        `invalid broadcast path ${JSON.stringify(path)}`,
+      );
     }
     this.#active.set(suffix, ann);
     this.#queue.push(ann);
@@ -67,7 +78,12 @@ export class AnnouncementReader implements AsyncIterable<Announcement> {
         if (m.status === AnnounceStatus.Active) this.#activate(m.suffix);
         else {
           const a = this.#active.get(m.suffix);
-          if (!a) throw new AnnounceError(AnnounceErrorCode.Duplicated, false, `ENDED for unknown suffix ${m.suffix}`);
+          if (!a)
+            throw new AnnounceError(
+              AnnounceErrorCode.Duplicated,
+              false,
+              `ENDED for unknown suffix ${m.suffix}`,
+            );
           this.#active.delete(m.suffix);
           a.end();
         }
@@ -110,7 +126,10 @@ export class AnnouncementReader implements AsyncIterable<Announcement> {
       this.#queue.cancelWaiter(p);
       throw e;
     }
-    if (a === undefined) throw this.signal.reason ?? new AnnounceError(AnnounceErrorCode.Internal, true, "announce stream ended");
+    if (a === undefined)
+      throw (
+        this.signal.reason ?? new AnnounceError(AnnounceErrorCode.Internal, true, "announce stream ended")
+      );
     return a;
   }
 

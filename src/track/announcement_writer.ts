@@ -22,7 +22,12 @@ export class AnnouncementWriter {
   readonly done: Promise<void>;
   #resolveDone!: () => void;
 
-  constructor(stream: BiStream, prefix: TrackPrefix, maxPending: number, onClosed: (w: AnnouncementWriter) => void) {
+  constructor(
+    stream: BiStream,
+    prefix: TrackPrefix,
+    maxPending: number,
+    onClosed: (w: AnnouncementWriter) => void,
+  ) {
     this.#stream = stream;
     this.prefix = prefix;
     this.#maxPending = maxPending;
@@ -110,7 +115,8 @@ export class AnnouncementWriter {
   /** ENDED for every active suffix, then FIN. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    for (const s of this.#active.keys()) this.#pending.push(encodeMessage(Announce, { status: AnnounceStatus.Ended, suffix: s }));
+    for (const s of this.#active.keys())
+      this.#pending.push(encodeMessage(Announce, { status: AnnounceStatus.Ended, suffix: s }));
     this.#active.clear();
     const rest = this.#pending.splice(0);
     this.#closed = true;

@@ -25,7 +25,13 @@ export class GroupReader {
   #pending: Promise<Uint8Array | null> | undefined;
 
   /** @internal created by the session for each GROUP stream of a subscription */
-  constructor(reader: MessageReader, seq: VarInt, maxFrameBytes: number, parent: AbortSignal, onDone: (g: GroupReader) => void) {
+  constructor(
+    reader: MessageReader,
+    seq: VarInt,
+    maxFrameBytes: number,
+    parent: AbortSignal,
+    onDone: (g: GroupReader) => void,
+  ) {
     this.#reader = reader;
     this.groupSequence = seq;
     this.#maxFrameBytes = maxFrameBytes;
@@ -84,7 +90,8 @@ export class GroupReader {
 
   #onError(e: unknown, callerSignal: AbortSignal | undefined): Error {
     if (this.#error) return this.#error;
-    if (callerSignal?.aborted && e === callerSignal.reason) return e instanceof Error ? e : new Error(String(e));
+    if (callerSignal?.aborted && e === callerSignal.reason)
+      return e instanceof Error ? e : new Error(String(e));
     if (e instanceof DOMException && e.name === "TimeoutError") {
       this.cancelRead(GroupErrorCode.ExpiredGroup);
       return this.#error!;
@@ -122,7 +129,8 @@ export class GroupReader {
 
   /** Reads pending at or started after `deadline` fail, and the group is stopped with ExpiredGroup (3). */
   setReadDeadline(deadline: Date | number | undefined): void {
-    this.#deadline = deadline === undefined ? undefined : typeof deadline === "number" ? deadline : deadline.getTime();
+    this.#deadline =
+      deadline === undefined ? undefined : typeof deadline === "number" ? deadline : deadline.getTime();
   }
 
   /** STOP_SENDING with `code`; later reads throw GroupError(code, local). */

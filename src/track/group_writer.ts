@@ -42,13 +42,15 @@ export class GroupWriter {
     this.signal = AbortSignal.any([this.#ctrl.signal, parent]);
     this.signal.addEventListener("abort", () => this.#abortStream(this.signal.reason), { once: true });
     stream.stopped.then((code) => {
-      if (code !== undefined && !this.#done) this.#fail(new GroupError(code, true, "subscriber stopped the group"));
+      if (code !== undefined && !this.#done)
+        this.#fail(new GroupError(code, true, "subscriber stopped the group"));
     });
   }
 
   #abortStream(reason: unknown): void {
     if (this.#done) return;
-    const code = isMoqtError(reason) && reason instanceof GroupError ? reason.code : GroupErrorCode.PublishAborted;
+    const code =
+      isMoqtError(reason) && reason instanceof GroupError ? reason.code : GroupErrorCode.PublishAborted;
     this.#fail(reason instanceof Error ? reason : new GroupError(code, false));
     this.#stream.reset(code);
   }
@@ -102,13 +104,16 @@ export class GroupWriter {
       const ms = this.#deadline - Date.now();
       let t: ReturnType<typeof setTimeout> | undefined;
       const timer = new Promise<void>((_, reject) => {
-        t = setTimeout(() => {
-          try {
-            this.#expire();
-          } catch (e) {
-            reject(e);
-          }
-        }, Math.max(0, ms));
+        t = setTimeout(
+          () => {
+            try {
+              this.#expire();
+            } catch (e) {
+              reject(e);
+            }
+          },
+          Math.max(0, ms),
+        );
       });
       try {
         await Promise.race([p, timer]);
@@ -125,7 +130,8 @@ export class GroupWriter {
   /** Writes still pending (or started) after `deadline` fail, and the group is reset with ExpiredGroup (3).
    *  `undefined` clears it. */
   setWriteDeadline(deadline: Date | number | undefined): void {
-    this.#deadline = deadline === undefined ? undefined : typeof deadline === "number" ? deadline : deadline.getTime();
+    this.#deadline =
+      deadline === undefined ? undefined : typeof deadline === "number" ? deadline : deadline.getTime();
   }
 
   /** Reset the group stream with `code` (RESET_STREAM). */

@@ -120,7 +120,11 @@ export const DefaultTrackMux = new TrackMux();
 export function publish(signal: AbortSignal | undefined, path: BroadcastPath, handler: TrackHandler): void {
   DefaultTrackMux.publish(signal, path, handler);
 }
-export function publishFunc(signal: AbortSignal | undefined, path: BroadcastPath, fn: TrackHandlerFunc): void {
+export function publishFunc(
+  signal: AbortSignal | undefined,
+  path: BroadcastPath,
+  fn: TrackHandlerFunc,
+): void {
   DefaultTrackMux.publishFunc(signal, path, fn);
 }
 export function announce(ann: Announcement, handler: TrackHandler): void {

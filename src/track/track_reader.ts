@@ -67,7 +67,8 @@ export class TrackReader implements AsyncIterable<GroupReader> {
   async watch(reader: MessageReader): Promise<void> {
     try {
       const b = await reader.readByte();
-      if (b !== null) throw new SubscribeError(SubscribeErrorCode.Internal, false, "unexpected data after SUBSCRIBE_OK");
+      if (b !== null)
+        throw new SubscribeError(SubscribeErrorCode.Internal, false, "unexpected data after SUBSCRIBE_OK");
       this.#endGracefully();
     } catch (e) {
       if (this.#closed) return;
@@ -83,8 +84,11 @@ export class TrackReader implements AsyncIterable<GroupReader> {
       reader.stream.stop(GroupErrorCode.SubscribeCanceled);
       return;
     }
-    const g = new GroupReader(reader, seq, this.#deps.maxFrameBytes, this.signal, (x) => this.#accepted.delete(x));
-    if (this.#queue.size >= this.#deps.maxQueuedGroups) this.#queue.shift()?.cancelRead(GroupErrorCode.ExpiredGroup);
+    const g = new GroupReader(reader, seq, this.#deps.maxFrameBytes, this.signal, (x) =>
+      this.#accepted.delete(x),
+    );
+    if (this.#queue.size >= this.#deps.maxQueuedGroups)
+      this.#queue.shift()?.cancelRead(GroupErrorCode.ExpiredGroup);
     this.#queue.push(g);
   }
 
@@ -92,7 +96,11 @@ export class TrackReader implements AsyncIterable<GroupReader> {
   #endGracefully(): void {
     if (this.#ending || this.signal.aborted) return;
     this.#ending = true;
-    const t = setTimeout(() => this.#fail(new SubscribeError(SubscribeErrorCode.Internal, true, "track ended by publisher"), true), this.#deps.endLinger);
+    const t = setTimeout(
+      () =>
+        this.#fail(new SubscribeError(SubscribeErrorCode.Internal, true, "track ended by publisher"), true),
+      this.#deps.endLinger,
+    );
     this.signal.addEventListener("abort", () => clearTimeout(t), { once: true });
   }
 
@@ -118,7 +126,8 @@ export class TrackReader implements AsyncIterable<GroupReader> {
       this.#queue.cancelWaiter(p);
       throw e;
     }
-    if (g === undefined) throw this.signal.reason ?? new SubscribeError(SubscribeErrorCode.Internal, true, "track ended");
+    if (g === undefined)
+      throw this.signal.reason ?? new SubscribeError(SubscribeErrorCode.Internal, true, "track ended");
     this.#accepted.add(g);
     return g;
   }
@@ -136,7 +145,8 @@ export class TrackReader implements AsyncIterable<GroupReader> {
   async update(config: TrackConfig): Promise<void> {
     this.signal.throwIfAborted();
     const p = config.trackPriority ?? 0;
-    if (!Number.isInteger(p) || p < 0 || p > 255) throw new RangeError(`moqt: trackPriority must be 0..255, got ${p}`);
+    if (!Number.isInteger(p) || p < 0 || p > 255)
+      throw new RangeError(`moqt: trackPriority must be 0..255, got ${p}`);
     try {
       await this.#stream.send.write(encodeMessage(SubscribeUpdate, { trackPriority: p }));
     } catch (e) {
@@ -174,4 +184,3 @@ export class TrackReader implements AsyncIterable<GroupReader> {
     this.#fail(new SubscribeError(code, false, "subscription closed with error"));
   }
 }
-

@@ -9,7 +9,16 @@ import { GroupErrorCode, SubscribeError, SubscribeErrorCode } from "../errors.js
 import type { BiStream, SendStream } from "../transport/transport.js";
 import { toSubscribeError } from "../session/error_map.js";
 import type { MessageReader } from "../session/stream_reader.js";
-import { encodeMessage, Group, SubscribeOk, SubscribeUpdate, UniStreamType, Writer, appendMessage, type VarInt } from "../wire/index.js";
+import {
+  encodeMessage,
+  Group,
+  SubscribeOk,
+  SubscribeUpdate,
+  UniStreamType,
+  Writer,
+  appendMessage,
+  type VarInt,
+} from "../wire/index.js";
 import { GroupWriter, type GroupSequence } from "./group_writer.js";
 import type { BroadcastPath, TrackName } from "./path.js";
 import { AsyncQueue } from "../internal/queue.js";
@@ -82,10 +91,14 @@ export class TrackWriter {
         if (u === null) break;
         this.#config = { trackPriority: u.trackPriority };
         for (const g of this.#groups) g.setPriority(u.trackPriority);
-        for (const q of this.#updateListeners) if (!q.push(this.trackConfig)) q.shift(), q.push(this.trackConfig);
+        for (const q of this.#updateListeners) q.pushDropOldest(this.trackConfig);
       }
       // FIN from the subscriber: the subscription is over; end our side gracefully too.
-      const reason = new SubscribeError(SubscribeErrorCode.Internal, true, "subscriber ended the subscription");
+      const reason = new SubscribeError(
+        SubscribeErrorCode.Internal,
+        true,
+        "subscriber ended the subscription",
+      );
       await this.#end(reason);
     } catch (e) {
       if (this.#closed) return;
@@ -202,7 +215,7 @@ export class TrackWriter {
     this.#stream.recv.stop(code);
     this.#closed = true;
     this.#deps.onClosed(this);
-    if (!this.#ctrl.signal.aborted) this.#ctrl.abort(new SubscribeError(code, false, "track writer closed with error"));
+    if (!this.#ctrl.signal.aborted)
+      this.#ctrl.abort(new SubscribeError(code, false, "track writer closed with error"));
   }
 }
-

@@ -179,7 +179,9 @@ export interface MemoryTransportOptions {
 }
 
 /** Two connected in-memory WebTransport-shaped ends: [client end, server end]. */
-export function newMemoryTransportPair(options: MemoryTransportOptions = {}): [WebTransportLike, WebTransportLike] {
+export function newMemoryTransportPair(
+  options: MemoryTransportOptions = {},
+): [WebTransportLike, WebTransportLike] {
   const conn = new MemoryConnection(options.windowBytes ?? DEFAULT_WINDOW_BYTES);
   const a = new MemoryEnd(conn);
   const b = new MemoryEnd(conn);

@@ -23,6 +23,8 @@ export class TransportClosedError extends Error {
     readonly reason: string,
     readonly remote: boolean,
   ) {
-    super(`transport closed (${remote ? "remote" : "local"}) with code ${code}${reason ? `: ${reason}` : ""}`);
+    super(
+      `transport closed (${remote ? "remote" : "local"}) with code ${code}${reason ? `: ${reason}` : ""}`,
+    );
   }
 }

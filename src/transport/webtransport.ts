@@ -34,7 +34,8 @@ class W3CSendStream implements SendStream {
   #mapError(e: unknown): Error {
     if (this.#localError) return this.#localError;
     const code = streamErrorCodeOf(e);
-    if (code !== undefined && (e as { source?: string }).source !== "session") return new StreamError(code, true);
+    if (code !== undefined && (e as { source?: string }).source !== "session")
+      return new StreamError(code, true);
     return this.#transport.closedError() ?? (e instanceof Error ? e : new Error(String(e)));
   }
 
@@ -103,7 +104,8 @@ class W3CRecvStream implements RecvStream {
     } catch (e) {
       if (this.#localError) throw this.#localError;
       const code = streamErrorCodeOf(e);
-      if (code !== undefined && (e as { source?: string }).source !== "session") throw new StreamError(code, true);
+      if (code !== undefined && (e as { source?: string }).source !== "session")
+        throw new StreamError(code, true);
       throw this.#transport.closedError() ?? (e instanceof Error ? e : new Error(String(e)));
     }
     if (this.#localError) throw this.#localError;
@@ -181,7 +183,10 @@ class W3CTransport implements Transport {
     try {
       const r = await this.#bidiReader.read();
       if (r.done) return null;
-      return { send: new W3CSendStream(r.value.writable, this), recv: new W3CRecvStream(r.value.readable, this) };
+      return {
+        send: new W3CSendStream(r.value.writable, this),
+        recv: new W3CRecvStream(r.value.readable, this),
+      };
     } catch {
       return null;
     }

@@ -23,8 +23,12 @@ export interface WebTransportLike {
   /** Resolves with the close info when the session closes (rejects on an abrupt failure). */
   readonly closed: Promise<WebTransportCloseInfoLike>;
   close(info?: WebTransportCloseInfoLike): void;
-  createBidirectionalStream(options?: WebTransportSendStreamOptionsLike): Promise<WebTransportBidirectionalStreamLike>;
-  createUnidirectionalStream(options?: WebTransportSendStreamOptionsLike): Promise<WritableStream<Uint8Array>>;
+  createBidirectionalStream(
+    options?: WebTransportSendStreamOptionsLike,
+  ): Promise<WebTransportBidirectionalStreamLike>;
+  createUnidirectionalStream(
+    options?: WebTransportSendStreamOptionsLike,
+  ): Promise<WritableStream<Uint8Array>>;
   readonly incomingBidirectionalStreams: ReadableStream<WebTransportBidirectionalStreamLike>;
   readonly incomingUnidirectionalStreams: ReadableStream<ReadableStream<Uint8Array>>;
 }

@@ -21,7 +21,8 @@ export const Announce: Codec<Announce> = {
   },
   decode(r) {
     const status = r.varint();
-    if (status !== 0 && status !== 1) throw new WireError("invalid-value", `unknown ANNOUNCE status ${status}`);
+    if (status !== 0 && status !== 1)
+      throw new WireError("invalid-value", `unknown ANNOUNCE status ${status}`);
     return { status, suffix: r.string("suffix") };
   },
 };

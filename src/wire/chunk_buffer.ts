@@ -113,6 +113,7 @@ export class ChunkBuffer {
 
   /** At end of stream: throws WireError("truncated") if a partial item is buffered. */
   assertEmpty(what: string): void {
-    if (this.#available !== 0) throw new WireError("truncated", `stream ended inside ${what} (${this.#available} bytes left)`);
+    if (this.#available !== 0)
+      throw new WireError("truncated", `stream ended inside ${what} (${this.#available} bytes left)`);
   }
 }

@@ -20,10 +20,11 @@ export function peekVarint(buf: Uint8Array, pos: number): [VarInt, number] | und
     case 2:
       return [((first & 0x3f) << 8) | buf[pos + 1]!, 2];
     case 4:
-      return [((first & 0x3f) * 0x1000000 + ((buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!)), 4];
+      return [(first & 0x3f) * 0x1000000 + ((buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!), 4];
     default: {
       const hi = (first & 0x3f) * 0x1000000 + ((buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!);
-      const lo = ((buf[pos + 4]! << 24) >>> 0) + ((buf[pos + 5]! << 16) | (buf[pos + 6]! << 8) | buf[pos + 7]!);
+      const lo =
+        ((buf[pos + 4]! << 24) >>> 0) + ((buf[pos + 5]! << 16) | (buf[pos + 6]! << 8) | buf[pos + 7]!);
       // hi < 2^30, so hi * 2^32 + lo is exact while hi < 2^21.
       if (hi < 0x200000) return [hi * 0x100000000 + lo, 8];
       return [toVarInt((BigInt(hi) << 32n) | BigInt(lo)), 8];
@@ -66,7 +67,8 @@ export class Reader {
   /** varint(length) || bytes; returns a view (no copy) into the message body. */
   bytes(what: string): Uint8Array {
     const n = this.varintNumber(`${what} length`);
-    if (n > this.remaining) throw new WireError("truncated", `${what} length ${n} exceeds the ${this.remaining} bytes left`);
+    if (n > this.remaining)
+      throw new WireError("truncated", `${what} length ${n} exceeds the ${this.remaining} bytes left`);
     const out = this.#buf.subarray(this.#pos, this.#pos + n);
     this.#pos += n;
     return out;

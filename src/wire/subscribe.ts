@@ -16,13 +16,21 @@ export interface Subscribe {
 export const Subscribe: Codec<Subscribe> = {
   name: "SUBSCRIBE",
   encode(w, m) {
-    w.varint(m.subscribeId).string(m.broadcastPath).string(m.trackName).varint(m.trackPriority & 0xff);
+    w.varint(m.subscribeId)
+      .string(m.broadcastPath)
+      .string(m.trackName)
+      .varint(m.trackPriority & 0xff);
   },
   decode(r) {
     const subscribeId = r.varint();
     const broadcastPath = r.string("broadcast path");
     const trackName = r.string("track name");
     const p = r.varint();
-    return { subscribeId, broadcastPath, trackName, trackPriority: typeof p === "number" ? p & 0xff : Number(p & 0xffn) };
+    return {
+      subscribeId,
+      broadcastPath,
+      trackName,
+      trackPriority: typeof p === "number" ? p & 0xff : Number(p & 0xffn),
+    };
   },
 };
