@@ -167,8 +167,9 @@ export interface NativeStats {
 }
 
 /**
- * One read, as a value: `data` (a chunk), or `fin`, or `resetCode` (peer RESET_STREAM), or `error`: "stopped"
- * (we sent STOP_SENDING), "closed" (session gone), "invalid-reset" (a reset code outside the WebTransport space).
+ * One read, as a value: `data` (up to `max` bytes) and/or a terminal outcome: `fin`, `resetCode` (peer RESET_STREAM)
+ * or `error`: "stopped" (we sent STOP_SENDING), "closed" (session gone), "invalid-reset" (a reset code outside the
+ * WebTransport space). When both data and an outcome are set, the data came first.
  */
 export interface ReadResult {
   data?: Buffer

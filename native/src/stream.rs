@@ -154,8 +154,9 @@ impl NativeSendStream {
     }
 }
 
-/// One read, as a value: `data` (a chunk), or `fin`, or `resetCode` (peer RESET_STREAM), or `error`: "stopped"
-/// (we sent STOP_SENDING), "closed" (session gone), "invalid-reset" (a reset code outside the WebTransport space).
+/// One read, as a value: `data` (up to `max` bytes) and/or a terminal outcome: `fin`, `resetCode` (peer RESET_STREAM)
+/// or `error`: "stopped" (we sent STOP_SENDING), "closed" (session gone), "invalid-reset" (a reset code outside the
+/// WebTransport space). When both data and an outcome are set, the data came first.
 #[napi(object)]
 pub struct ReadResult {
     pub data: Option<Buffer>,
@@ -165,26 +166,48 @@ pub struct ReadResult {
 }
 
 impl ReadResult {
-    fn error(kind: &str) -> Self {
+    pub fn error(kind: &str) -> Self {
         Self { data: None, fin: false, reset_code: None, error: Some(kind.into()) }
     }
 }
 
-fn read_result(r: std::result::Result<Option<quinn::Chunk>, ReadError>) -> ReadResult {
-    match r {
-        Ok(Some(chunk)) => ReadResult {
-            data: Some(Buffer::from(Vec::<u8>::from(chunk.bytes))),
-            fin: false,
-            reset_code: None,
-            error: None,
-        },
-        Ok(None) => ReadResult { data: None, fin: true, reset_code: None, error: None },
-        Err(ReadError::Reset(code)) => ReadResult { data: None, fin: false, reset_code: Some(code), error: None },
-        Err(ReadError::InvalidReset(_)) => ReadResult::error("invalid-reset"),
-        Err(ReadError::SessionError(_)) => ReadResult::error("closed"),
-        Err(ReadError::ClosedStream) => ReadResult::error("stopped"),
-        Err(ReadError::IllegalOrderedRead) => ReadResult::error("closed"),
+/// Turn the first outcome into a ReadResult, then keep taking chunks that are already buffered (no waiting) until
+/// `max` bytes, FIN or an error: quinn hands out one chunk per received STREAM frame, so this makes one JS crossing
+/// carry many packets' worth of data. A terminal outcome found after some data rides along with that data.
+fn drain(
+    s: &mut web_transport_quinn::RecvStream,
+    first: std::result::Result<Option<quinn::Chunk>, ReadError>,
+    max: usize,
+) -> ReadResult {
+    let mut out = ReadResult { data: None, fin: false, reset_code: None, error: None };
+    let mut buf: Vec<u8> = Vec::new();
+    let mut next = Some(first);
+    let mut cx = Context::from_waker(Waker::noop());
+    while let Some(r) = next.take() {
+        match r {
+            Ok(Some(chunk)) => {
+                if buf.is_empty() {
+                    buf.reserve(chunk.bytes.len());
+                }
+                buf.extend_from_slice(&chunk.bytes);
+                if buf.len() < max {
+                    let fut = pin!(s.read_chunk(max - buf.len(), true));
+                    if let Poll::Ready(r) = fut.poll(&mut cx) {
+                        next = Some(r);
+                    }
+                }
+            }
+            Ok(None) => out.fin = true,
+            Err(ReadError::Reset(code)) => out.reset_code = Some(code),
+            Err(ReadError::InvalidReset(_)) => out.error = Some("invalid-reset".into()),
+            Err(ReadError::SessionError(_)) | Err(ReadError::IllegalOrderedRead) => out.error = Some("closed".into()),
+            Err(ReadError::ClosedStream) => out.error = Some("stopped".into()),
+        }
     }
+    if !buf.is_empty() {
+        out.data = Some(Buffer::from(buf));
+    }
+    out
 }
 
 pub struct RecvShared {
@@ -212,12 +235,16 @@ impl NativeRecvStream {
             return Some(ReadResult::error("stopped"));
         }
         let mut s = self.inner.stream.try_lock().ok()?;
+        let max = max.max(1) as usize;
         let mut cx = Context::from_waker(Waker::noop());
-        let fut = pin!(s.read_chunk(max.max(1) as usize, true));
-        match fut.poll(&mut cx) {
-            Poll::Ready(r) => Some(read_result(r)),
-            Poll::Pending => None,
-        }
+        let first = {
+            let fut = pin!(s.read_chunk(max, true));
+            match fut.poll(&mut cx) {
+                Poll::Ready(r) => r,
+                Poll::Pending => return None,
+            }
+        };
+        Some(drain(&mut s, first, max))
     }
 
     /// Waits for the next chunk (≤ `max` bytes), FIN, reset or error. One read at a time.
@@ -227,7 +254,9 @@ impl NativeRecvStream {
         env.spawn_future(async move {
             let read = async {
                 let mut s = inner.stream.lock().await;
-                read_result(s.read_chunk(max.max(1) as usize, true).await)
+                let max = max.max(1) as usize;
+                let first = s.read_chunk(max, true).await;
+                drain(&mut s, first, max)
             };
             Ok(tokio::select! {
                 r = read => r,

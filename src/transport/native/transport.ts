@@ -1,0 +1,256 @@
+/** Adapter: a native addon session (raw QUIC or WebTransport over HTTP/3) → the internal `Transport`.
+ *
+ *  Maps the addon's value outcomes once: peer RESET_STREAM / STOP_SENDING → `StreamError(code, remote: true)`, local
+ *  reset/stop → `StreamError(code, remote: false)`, a gone session → `TransportClosedError` from the close info. The
+ *  HTTP/3 code-space mapping for WebTransport happens in Rust (web-transport-quinn), so codes here are the u32
+ *  application codes both ways. Writes take the synchronous fast path (`tryWrite`) and await only what quinn could not
+ *  accept now: that promise is the backpressure. Reads pull up to `READ_MAX_BYTES` per crossing.
+ *  @module @internal */
+import type { BiStream, CloseInfo, RecvStream, SendStream, Transport, TransportStats } from "../transport.js";
+import { StreamError, TransportClosedError } from "../stream_error.js";
+import type {
+  NativeReadResult,
+  NativeRecvStream as RawRecv,
+  NativeSendStream as RawSend,
+  NativeSession,
+  NativeWriteFailure,
+} from "./binding.js";
+
+/** Largest chunk one read returns (one JS↔native crossing). */
+export const READ_MAX_BYTES = 256 * 1024;
+
+const MAX_CODE = 0xffff_ffff;
+
+function checkCode(code: number): number {
+  if (!Number.isInteger(code) || code < 0 || code > MAX_CODE) {
+    throw new RangeError(`stream/session code must be an integer in 0..2^32-1, got ${code}`);
+  }
+  return code;
+}
+
+const EMPTY = new Uint8Array(0);
+
+class NativeSendStreamAdapter implements SendStream {
+  #raw: RawSend;
+  #transport: NativeTransport;
+  #pending: Promise<unknown> | undefined;
+  #localError: StreamError | undefined;
+  #failure: Error | undefined;
+  #finished = false;
+  #stopped: Promise<number | undefined> | undefined;
+
+  constructor(raw: RawSend, transport: NativeTransport) {
+    this.#raw = raw;
+    this.#transport = transport;
+  }
+
+  get stopped(): Promise<number | undefined> {
+    // Started lazily: one native crossing per stream only when someone watches.
+    this.#stopped ??= this.#raw.stopped().then(
+      (code) => (this.#localError ? undefined : code),
+      () => undefined,
+    );
+    return this.#stopped;
+  }
+
+  async write(chunk: Uint8Array, fin = false): Promise<void> {
+    while (this.#pending) await this.#pending.catch(() => undefined);
+    if (this.#localError) throw this.#localError;
+    if (this.#failure) throw this.#failure;
+    if (this.#finished) throw new StreamError(0, false, "write after FIN");
+    if (chunk.byteLength === 0 && !fin) return;
+    const n = this.#raw.tryWrite(chunk, fin);
+    if (n === chunk.byteLength) {
+      if (fin) this.#finished = true;
+      return;
+    }
+    const rest = n > 0 ? chunk.subarray(n) : chunk;
+    const p = this.#raw.write(rest, fin);
+    this.#pending = p;
+    let failure: NativeWriteFailure | undefined;
+    try {
+      failure = await p;
+    } finally {
+      this.#pending = undefined;
+    }
+    if (failure) {
+      this.#failure = await this.#mapFailure(failure);
+      throw this.#failure;
+    }
+    if (fin) this.#finished = true;
+  }
+
+  finish(): Promise<void> {
+    return this.write(EMPTY, true);
+  }
+
+  reset(code: number): void {
+    checkCode(code);
+    if (this.#localError) return;
+    this.#localError = new StreamError(code, false);
+    this.#raw.reset(code);
+  }
+
+  setPriority(priority: number): void {
+    this.#raw.setPriority(Math.max(-0x8000_0000, Math.min(0x7fff_ffff, Math.trunc(priority))));
+  }
+
+  async #mapFailure(f: NativeWriteFailure): Promise<Error> {
+    switch (f.kind) {
+      case "stopped":
+        return new StreamError(f.code ?? 0, true);
+      case "reset":
+        return this.#localError ?? new StreamError(0, false, "stream already finished or reset");
+      default:
+        return this.#localError ?? (await this.#transport.closedError());
+    }
+  }
+}
+
+class NativeRecvStreamAdapter implements RecvStream {
+  #raw: RawRecv;
+  #transport: NativeTransport;
+  /** Terminal outcome that arrived together with data; delivered by the next read. */
+  #end: NativeReadResult | undefined;
+  #error: Error | undefined;
+  #fin = false;
+  #stopCode: number | undefined;
+
+  constructor(raw: RawRecv, transport: NativeTransport) {
+    this.#raw = raw;
+    this.#transport = transport;
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#error) throw this.#error;
+    if (this.#fin) return null;
+    if (this.#stopCode !== undefined) throw new StreamError(this.#stopCode, false);
+    let r: NativeReadResult;
+    if (this.#end) {
+      r = this.#end;
+      this.#end = undefined;
+    } else {
+      r = this.#raw.tryRead(READ_MAX_BYTES) ?? (await this.#raw.read(READ_MAX_BYTES));
+    }
+    if (r.data) {
+      if (r.fin || r.resetCode !== undefined || r.error) this.#end = { fin: r.fin, resetCode: r.resetCode, error: r.error };
+      return new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+    }
+    if (r.fin) {
+      this.#fin = true;
+      return null;
+    }
+    if (this.#stopCode !== undefined) throw new StreamError(this.#stopCode, false);
+    if (r.resetCode !== undefined) this.#error = new StreamError(r.resetCode, true);
+    else if (r.error === "stopped") this.#error = new StreamError(this.#stopCode ?? 0, false);
+    else if (r.error === "invalid-reset") this.#error = new StreamError(0, true, "stream reset with a code outside the application space");
+    else this.#error = await this.#transport.closedError();
+    throw this.#error;
+  }
+
+  stop(code: number): void {
+    checkCode(code);
+    if (this.#stopCode !== undefined || this.#fin || this.#error) return;
+    this.#stopCode = code;
+    this.#raw.stop(code);
+  }
+}
+
+/** A native session as a `Transport`. Extras beyond the interface: request info, datagrams. */
+export class NativeTransport implements Transport {
+  readonly protocol: string;
+  /** WebTransport: request URL, path and Origin header; raw QUIC: empty strings / undefined. */
+  readonly url: string;
+  readonly path: string;
+  readonly origin: string | undefined;
+  readonly closed: Promise<CloseInfo>;
+  #session: NativeSession;
+  #info: CloseInfo | undefined;
+
+  constructor(session: NativeSession) {
+    this.#session = session;
+    this.protocol = session.protocol;
+    this.url = session.url;
+    this.path = session.path;
+    this.origin = session.origin ?? undefined;
+    this.closed = session.closed().then(
+      (i): CloseInfo => (this.#info = { code: i.code, reason: i.reason, remote: i.remote }),
+      (e: unknown): CloseInfo => (this.#info = { code: 0, reason: String(e), remote: false }),
+    );
+  }
+
+  /** The WebTransport subprotocol the server selected, when any. */
+  get subprotocol(): string | undefined {
+    return this.#session.subprotocol ?? undefined;
+  }
+
+  get remoteAddress(): string {
+    return this.#session.remoteAddress;
+  }
+
+  /** The error for operations on a closed session (waits for the close info). */
+  async closedError(): Promise<TransportClosedError> {
+    const i = this.#info ?? (await this.closed);
+    return new TransportClosedError(i.code, i.reason, i.remote);
+  }
+
+  async #wrapOpen<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch {
+      throw await this.closedError();
+    }
+  }
+
+  async openBi(): Promise<BiStream> {
+    const [s, r] = await this.#wrapOpen(this.#session.openBi());
+    return { send: new NativeSendStreamAdapter(s, this), recv: new NativeRecvStreamAdapter(r, this) };
+  }
+
+  async openUni(): Promise<SendStream> {
+    return new NativeSendStreamAdapter(await this.#wrapOpen(this.#session.openUni()), this);
+  }
+
+  async acceptBi(): Promise<BiStream | null> {
+    const pair = await this.#session.acceptBi();
+    if (!pair) return null;
+    return { send: new NativeSendStreamAdapter(pair[0], this), recv: new NativeRecvStreamAdapter(pair[1], this) };
+  }
+
+  async acceptUni(): Promise<RecvStream | null> {
+    const r = await this.#session.acceptUni();
+    return r ? new NativeRecvStreamAdapter(r, this) : null;
+  }
+
+  close(code: number, reason: string): void {
+    this.#session.close(checkCode(code), reason);
+  }
+
+  stats(): TransportStats {
+    const s = this.#session.stats();
+    return {
+      rttMs: s.rttMs,
+      cwndBytes: s.cwndBytes,
+      bytesSent: s.bytesSent,
+      bytesReceived: s.bytesReceived,
+      bytesLost: s.bytesLost,
+      bandwidthBps: s.bandwidthBps,
+    };
+  }
+
+  /** Send one unreliable datagram; false when it could not be queued (too large, closed). */
+  sendDatagram(data: Uint8Array): boolean {
+    return this.#session.sendDatagram(data);
+  }
+
+  /** Next datagram, or `null` once the session is closed. */
+  async readDatagram(): Promise<Uint8Array | null> {
+    const d = await this.#session.readDatagram();
+    return d ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : null;
+  }
+
+  /** Largest datagram payload that fits now. */
+  maxDatagramSize(): number {
+    return this.#session.maxDatagramSize();
+  }
+}
