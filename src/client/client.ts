@@ -1,0 +1,121 @@
+/** Client: dials MoQ sessions by URL — `https://` over WebTransport, `moqt://` over raw QUIC (ALPN moq-00, with the
+ *  path sent as setup parameter 0x01).
+ *
+ *  Transport-agnostic: the stack comes from a Connector installed by the entry point (native addon in Node, the
+ *  browser's WebTransport in browsers). Spec: gomoqt.md §1.1, §2.2.
+ *  @module */
+import { SessionError, SessionErrorCode } from "../errors.js";
+import type { Transport } from "../transport/transport.js";
+import type { SessionConfig } from "../session/config.js";
+import { dialSession } from "../session/setup.js";
+import type { Session } from "../session/session.js";
+import type { Parameters } from "../wire/parameters.js";
+import type { TrackMux } from "../track/track_mux.js";
+import { BitrateMonitor, type BitrateMonitorOptions } from "../session/bitrate_monitor.js";
+
+export interface TlsOptions {
+  /** SHA-256 hashes of acceptable server certificates (ECDSA P-256, valid ≤ 14 days in browsers). */
+  serverCertificateHashes?: Uint8Array[];
+  /** Trust these CA certificates (PEM) instead of the system roots (Node). */
+  ca?: string | Uint8Array;
+  /** Skip certificate verification (development only; Node). */
+  insecureSkipVerify?: boolean;
+}
+
+export interface ClientOptions {
+  config?: SessionConfig;
+  versions?: number[];
+  extensions?: Parameters;
+  tls?: TlsOptions;
+  /** Send SESSION_UPDATE from connection statistics (where the stack has them). Default on; `false` disables. */
+  bitrateMonitor?: BitrateMonitorOptions | false;
+}
+
+/** How a platform opens a connection: `alpn` is "h3" for WebTransport or "moq-00" for raw QUIC. */
+export type Connector = (url: URL, alpn: "h3" | "moq-00", tls: TlsOptions) => Promise<Transport>;
+
+let connector: Connector | undefined;
+
+/** @internal installed by the entry point for its platform. */
+export function setConnector(c: Connector): void {
+  connector = c;
+}
+
+export class ErrInvalidScheme extends TypeError {
+  override readonly name = "ErrInvalidScheme";
+}
+
+export class Client {
+  readonly #opts: ClientOptions;
+  #sessions = new Set<Session>();
+  #closed = false;
+
+  constructor(opts: ClientOptions = {}) {
+    this.#opts = opts;
+  }
+
+  /** Dial `url` and set up a session. Incoming subscriptions are served by `mux` (default DefaultTrackMux). */
+  async dial(url: string, mux?: TrackMux): Promise<Session> {
+    if (this.#closed) throw new SessionError(SessionErrorCode.Internal, false, "client is closed");
+    const u = new URL(url);
+    let alpn: "h3" | "moq-00";
+    if (u.protocol === "https:") alpn = "h3";
+    else if (u.protocol === "moqt:") alpn = "moq-00";
+    else throw new ErrInvalidScheme(`moqt: unsupported URL scheme ${u.protocol} (use https:// or moqt://)`);
+    if (!connector) throw new Error("moqt: no transport available on this platform");
+    const transport = await connector(u, alpn, this.#opts.tls ?? {});
+    const path = u.pathname || "/";
+    const session = await dialSession(transport, {
+      path,
+      sendPathParameter: alpn === "moq-00",
+      ...(this.#opts.versions ? { versions: this.#opts.versions } : {}),
+      ...(this.#opts.extensions ? { extensions: this.#opts.extensions } : {}),
+      ...(mux ? { mux } : {}),
+      ...(this.#opts.config ? { config: this.#opts.config } : {}),
+    });
+    this.#sessions.add(session);
+    void session.closed.then(() => this.#sessions.delete(session));
+    if (this.#opts.bitrateMonitor !== false && transport.stats)
+      new BitrateMonitor(session, this.#opts.bitrateMonitor ?? {});
+    return session;
+  }
+
+  /** Close every session with NoError and wait for them. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(
+      [...this.#sessions].map((s) => s.closeWithError(SessionErrorCode.NoError, "client closed")),
+    );
+  }
+
+  /** Wait for sessions to end by themselves; when `signal` aborts, close the rest with GoAwayTimeout (0x10). */
+  async shutdown(signal?: AbortSignal): Promise<void> {
+    this.#closed = true;
+    await shutdownSessions(this.#sessions, signal);
+  }
+}
+
+/** @internal shared by Client and Server: wait for sessions, then close the stragglers with GoAwayTimeout. */
+export async function shutdownSessions(
+  sessions: Set<Session>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const all = Promise.all([...sessions].map((s) => s.closed));
+  if (!signal) {
+    await all;
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const onAbort = () => {
+      for (const s of sessions) void s.closeWithError(SessionErrorCode.GoAwayTimeout, "shutdown timed out");
+      resolve();
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    void all.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
+  });
+  await all;
+}
