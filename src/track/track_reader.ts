@@ -73,7 +73,14 @@ export class TrackReader implements AsyncIterable<GroupReader> {
     } catch (e) {
       if (this.#closed) return;
       const err = toSubscribeError(e);
-      if (!err.remote) this.#stream.send.reset(err.code);
+      if (!err.remote) {
+        this.#stream.send.reset(err.code);
+        this.#cancelGroups();
+      } else {
+        // The publisher aborted: groups not yet accepted are dropped so acceptGroup fails now; accepted ones end
+        // with the publisher's own group resets (PublishAborted).
+        for (const g of this.#queue.drain()) g.cancelRead(GroupErrorCode.SubscribeCanceled);
+      }
       this.#fail(err);
     }
   }
@@ -84,7 +91,9 @@ export class TrackReader implements AsyncIterable<GroupReader> {
       reader.stream.stop(GroupErrorCode.SubscribeCanceled);
       return;
     }
-    const g = new GroupReader(reader, seq, this.#deps.maxFrameBytes, this.signal, (x) =>
+    // Groups hang off the session, not this track's signal: a graceful end (publisher FIN, then linger) or a
+    // publisher reset must not cut off groups already received. Local close/closeWithError cancel them explicitly.
+    const g = new GroupReader(reader, seq, this.#deps.maxFrameBytes, this.#deps.sessionSignal, (x) =>
       this.#accepted.delete(x),
     );
     if (this.#queue.size >= this.#deps.maxQueuedGroups)
