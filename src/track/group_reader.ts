@@ -9,7 +9,11 @@ import { toGroupError } from "../session/error_map.js";
 import type { MessageReader } from "../session/stream_reader.js";
 import { WireError, type VarInt } from "../wire/index.js";
 import { Frame } from "./frame.js";
-import { abortable, anySignal } from "../internal/signal.js";
+import { abortable, anySignal, withTimeout } from "../internal/signal.js";
+
+/** Marker for a read that hit its deadline (mapped to ExpiredGroup by #onError). */
+const EXPIRED = new Error("moqt: read deadline exceeded");
+const expired = (): Error => EXPIRED;
 
 export class GroupReader {
   readonly groupSequence: VarInt;
@@ -64,14 +68,15 @@ export class GroupReader {
     if (this.#done) return null;
     let payload: Uint8Array | null;
     try {
+      // A deadline already passed fails the read even when a frame is buffered (as a Go/quic-go read does).
+      if (this.#deadline !== undefined && this.#deadline <= Date.now()) throw expired();
       const pending = (this.#pending ??= this.#reader.readFrame(this.#maxFrameBytes));
       pending.catch(() => {});
-      let p = pending;
-      if (this.#deadline !== undefined) {
-        const ms = this.#deadline - Date.now();
-        p = abortable(p, AbortSignal.timeout(Math.max(0, ms)));
-      }
-      payload = await abortable(p, anySignal([this.signal, signal]));
+      payload = await withTimeout(
+        abortable(pending, anySignal([this.signal, signal])),
+        this.#deadline === undefined ? undefined : Math.max(1, this.#deadline - Date.now()),
+        expired,
+      );
       this.#pending = undefined;
     } catch (e) {
       throw this.#onError(e, signal);
@@ -92,7 +97,7 @@ export class GroupReader {
     if (this.#error) return this.#error;
     if (callerSignal?.aborted && e === callerSignal.reason)
       return e instanceof Error ? e : new Error(String(e));
-    if (e instanceof DOMException && e.name === "TimeoutError") {
+    if (e === EXPIRED) {
       this.cancelRead(GroupErrorCode.ExpiredGroup);
       return this.#error!;
     }
