@@ -107,8 +107,9 @@ impl NativeSendStream {
                 poll_push(&mut s, cx, &buf, &mut off, fin)
             });
             let res = tokio::select! {
-                r = push => r,
+                biased;
                 _ = inner.cancel.cancelled() => Err(WriteError::ClosedStream),
+                r = push => r,
             };
             Ok(res.err().map(write_failure))
         })
@@ -142,12 +143,13 @@ impl NativeSendStream {
                 Err(_) => Poll::Ready(Ok(())),
             });
             let code = tokio::select! {
+                biased;
+                _ = inner.cancel.cancelled() => None,
                 r = closed => match r {
                     Err(WriteError::Stopped(code)) => Some(code),
                     Err(WriteError::InvalidStopped(_)) => Some(0),
                     _ => None,
                 },
-                _ = inner.cancel.cancelled() => None,
             };
             Ok(code)
         })
@@ -254,13 +256,17 @@ impl NativeRecvStream {
         env.spawn_future(async move {
             let read = async {
                 let mut s = inner.stream.lock().await;
+                if inner.cancel.is_cancelled() {
+                    return ReadResult::error("stopped");
+                }
                 let max = max.max(1) as usize;
                 let first = s.read_chunk(max, true).await;
                 drain(&mut s, first, max)
             };
             Ok(tokio::select! {
-                r = read => r,
+                biased;
                 _ = inner.cancel.cancelled() => ReadResult::error("stopped"),
+                r = read => r,
             })
         })
     }

@@ -28,7 +28,7 @@ export interface NativeSendStream {
   write(data: Uint8Array, fin: boolean): Promise<NativeWriteFailure | undefined>;
   reset(code: number): void;
   setPriority(priority: number): void;
-  stopped(): Promise<number | undefined>;
+  stopped(): Promise<number | undefined | null>;
 }
 
 export interface NativeRecvStream {

@@ -47,7 +47,7 @@ class NativeSendStreamAdapter implements SendStream {
   get stopped(): Promise<number | undefined> {
     // Started lazily: one native crossing per stream only when someone watches.
     this.#stopped ??= this.#raw.stopped().then(
-      (code) => (this.#localError ? undefined : code),
+      (code) => (this.#localError ? undefined : (code ?? undefined)),
       () => undefined,
     );
     return this.#stopped;
@@ -132,8 +132,10 @@ class NativeRecvStreamAdapter implements RecvStream {
     } else {
       r = this.#raw.tryRead(READ_MAX_BYTES) ?? (await this.#raw.read(READ_MAX_BYTES));
     }
+    // stop() while this read was in flight wins over whatever the read returned.
+    if (this.#stopCode !== undefined) throw new StreamError(this.#stopCode, false);
     if (r.data) {
-      if (r.fin || r.resetCode !== undefined || r.error) this.#end = { fin: r.fin, resetCode: r.resetCode, error: r.error };
+      if (r.fin || r.resetCode != null || r.error) this.#end = { fin: r.fin, resetCode: r.resetCode, error: r.error };
       return new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength);
     }
     if (r.fin) {
@@ -141,7 +143,7 @@ class NativeRecvStreamAdapter implements RecvStream {
       return null;
     }
     if (this.#stopCode !== undefined) throw new StreamError(this.#stopCode, false);
-    if (r.resetCode !== undefined) this.#error = new StreamError(r.resetCode, true);
+    if (r.resetCode != null) this.#error = new StreamError(r.resetCode, true);
     else if (r.error === "stopped") this.#error = new StreamError(this.#stopCode ?? 0, false);
     else if (r.error === "invalid-reset") this.#error = new StreamError(0, true, "stream reset with a code outside the application space");
     else this.#error = await this.#transport.closedError();
