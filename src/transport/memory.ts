@@ -58,8 +58,20 @@ class Pipe {
       write: async (chunk) => {
         this.#rc.enqueue(chunk.slice());
         if ((this.#rc.desiredSize ?? 0) <= 0) {
+          // Wait for the reader to drain, but not past an abort: RESET_STREAM does not need flow-control credit,
+          // and the stream only runs the sink's abort once this in-flight write has settled.
+          const signal = this.#wc.signal;
           await new Promise<void>((resolve) => {
-            this.#drained = resolve;
+            const onAbort = () => {
+              this.#reset(signal.reason, onEnd);
+              resolve();
+            };
+            this.#drained = () => {
+              signal.removeEventListener("abort", onAbort);
+              resolve();
+            };
+            if (signal.aborted) onAbort();
+            else signal.addEventListener("abort", onAbort, { once: true });
           });
         }
       },
@@ -67,14 +79,20 @@ class Pipe {
         this.#rc.close();
         this.#end(onEnd);
       },
-      abort: (reason: unknown) => {
-        // RESET_STREAM: the reader side fails with the code (unread data is discarded, as QUIC may do).
-        const code = streamErrorCodeOf(reason) ?? 0;
-        this.#rc.error(wtError("stream", code, `stream reset by peer with code ${code}`));
-        this.#release();
-        this.#end(onEnd);
-      },
+      abort: (reason: unknown) => this.#reset(reason, onEnd),
     });
+  }
+
+  /** RESET_STREAM: the reader side fails with the code (unread data is discarded, as QUIC may do). */
+  #reset(reason: unknown, onEnd: (p: Pipe) => void): void {
+    const code = streamErrorCodeOf(reason) ?? 0;
+    try {
+      this.#rc.error(wtError("stream", code, `stream reset by peer with code ${code}`));
+    } catch {
+      /* already closed or errored */
+    }
+    this.#release();
+    this.#end(onEnd);
   }
 
   #release(): void {
