@@ -485,3 +485,39 @@ test("the session ending fails pending subscription calls with the SessionError"
   await assert.rejects(p.client.subscribe("/live", "v"), SessionError);
   await p.close();
 });
+
+test("cancelWrite / cancelRead / closeWithError codes arrive unchanged at 0 and 2^32-1", T, async () => {
+  for (const code of [0, 0xffffffff]) {
+    const p = await pair();
+    const stopped = defer<unknown>();
+    const subAbort = defer<unknown>();
+    p.serverMux.publishFunc(undefined, "/w", async (tw) => {
+      const g = await tw.openGroup();
+      await g.writeFrame(enc("a"));
+      g.cancelWrite(code);
+    });
+    p.serverMux.publishFunc(undefined, "/r", async (tw) => {
+      const g = await tw.openGroup();
+      await g.writeFrame(enc("a"));
+      stopped.resolve(await aborted(g.signal));
+      subAbort.resolve(await aborted(tw.signal));
+    });
+    const tw = await p.client.subscribe("/w", "v");
+    const gw = await tw.acceptGroup();
+    let e: unknown;
+    try {
+      while ((await gw.readFrame()) !== null);
+    } catch (x) {
+      e = x;
+    }
+    assert.equal((e as GroupError).code, code);
+    const tr = await p.client.subscribe("/r", "v");
+    const gr = await tr.acceptGroup();
+    await gr.readFrame();
+    gr.cancelRead(code);
+    assert.equal(((await stopped.promise) as GroupError).code, code);
+    await tr.closeWithError(code);
+    assert.equal(((await subAbort.promise) as SubscribeError).code, code);
+    await p.close();
+  }
+});
