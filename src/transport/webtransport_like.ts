@@ -48,20 +48,34 @@ export function streamErrorCodeOf(e: unknown): number | undefined {
 }
 
 type WebTransportErrorCtor = new (
-  message?: string,
+  messageOrInit?: string | { message?: string; streamErrorCode?: number },
   init?: { source?: string; streamErrorCode?: number },
 ) => Error;
 
 /** An abort/cancel reason that makes a W3C stack send RESET_STREAM / STOP_SENDING with `code`: a real
- *  `WebTransportError` where the platform has one (browsers), else an Error with the same fields. */
+ *  `WebTransportError` where the platform has one (browsers), else an Error with the same fields.
+ *
+ *  Two constructor shapes exist: the current spec's `(message, {source, streamErrorCode})` and the older
+ *  `({message, streamErrorCode})` that Chromium (156) still has — it rejects the first shape, and clamps the code
+ *  to 0..255 (octet), so larger codes cannot leave a Chromium page. */
 export function streamErrorReason(code: number): Error {
   const Ctor = (globalThis as { WebTransportError?: WebTransportErrorCtor }).WebTransportError;
   if (Ctor) {
-    try {
-      return new Ctor(`stream error ${code}`, { source: "stream", streamErrorCode: code });
-    } catch {
-      // fall through to the plain shape
+    const message = `stream error ${code}`;
+    let best: Error | undefined;
+    for (const make of [
+      () => new Ctor(message, { source: "stream", streamErrorCode: code }),
+      () => new Ctor({ message, streamErrorCode: code }),
+    ]) {
+      try {
+        const e = make();
+        if (streamErrorCodeOf(e) === code) return e;
+        best ??= streamErrorCodeOf(e) !== undefined ? e : undefined;
+      } catch {
+        // not this shape
+      }
     }
+    if (best) return best;
   }
   const e = new Error(`stream error ${code}`) as Error & { source: string; streamErrorCode: number };
   e.name = "WebTransportError";
