@@ -1,0 +1,2 @@
+import * as moqt from "../../src/browser.js";
+console.log(moqt.Versions);
