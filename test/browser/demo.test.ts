@@ -4,7 +4,7 @@
 // watcher canvas is not blank (pixel variance); the screenshot is saved under .cache/ (gitignored).
 //
 // Uses the relay (src/relay) when it is there; otherwise a small Node forwarder stands in (same HTTP endpoints
-// the page uses: /relay.json, /certificate.sha256).
+// the page uses: /relay.json, /certificate.sha256); MOQT_DEMO_FORWARDER=1 forces it.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -44,7 +44,7 @@ interface RelayModule {
 /** The real relay when src/relay exists, else a forwarder (every session's broadcasts offered to every session). */
 async function startDemoRelay(webRoot: string): Promise<RelayHandle> {
   const relayEntry = join(root, "src/relay/index.ts");
-  if (existsSync(relayEntry)) {
+  if (existsSync(relayEntry) && !process.env["MOQT_DEMO_FORWARDER"]) {
     const mod = (await import(pathToFileURL(relayEntry).href)) as RelayModule;
     const relay = await mod.startRelay({ listen: "127.0.0.1:0", http: "127.0.0.1:0", webRoot });
     return { origin: new URL(relay.httpUrl()!).origin, kind: "relay", close: () => relay.close() };
@@ -222,8 +222,8 @@ describe("demo page through the relay", { skip, timeout: 240_000 }, () => {
     assert.ok(pixels.stddev > 5, `watcher canvas looks blank: ${JSON.stringify(pixels)}`);
     assert.ok(pixels.colours > 4, `watcher canvas looks blank: ${JSON.stringify(pixels)}`);
 
-    // A second publisher (test pattern) shows up in the watcher's list, and goes when its page closes.
-    const pat = await browser.open(`${relay.origin}/?publish=/demo/pattern&pattern=1`);
+    // A second publisher (test pattern, VP8) shows up in the watcher's list; clicking it switches the watcher to it.
+    const pat = await browser.open(`${relay.origin}/?publish=/demo/pattern&pattern=1&codec=vp8`);
     await watcher.waitForFunction(
       () => (globalThis as unknown as DemoWindow).demo.broadcasts.includes("/demo/pattern"),
       undefined,
@@ -231,6 +231,24 @@ describe("demo page through the relay", { skip, timeout: 240_000 }, () => {
     );
     assert.equal((await demoState(pat)).publisher?.source, "pattern");
     assert.deepEqual((await demoState(watcher)).broadcasts, ["/demo/cam", "/demo/pattern"]);
+    await watcher.getByRole("button", { name: "/demo/pattern" }).click();
+    await watcher.waitForFunction(
+      (n) => {
+        const w = (globalThis as unknown as DemoWindow).demo.watcher;
+        return w?.path === "/demo/pattern" && w.framesDecoded >= n;
+      },
+      FRAMES / 2,
+      { timeout: T_OUT, polling: 100 },
+    );
+    const ws2 = (await demoState(watcher)).watcher!;
+    t.diagnostic(`watcher (pattern) ${JSON.stringify(ws2)}`);
+    assert.equal(ws2.codec, "vp8");
+    assert.deepEqual(ws2.errors, [], await diag(watcher));
+    await watcher
+      .locator("#watch-canvas")
+      .screenshot({ path: join(root, ".cache/demo-watcher-pattern.png") });
+
+    // The pattern publisher leaves: ENDED takes it off the list and the watcher's track ends.
     await pat.close();
     await watcher.waitForFunction(
       () => !(globalThis as unknown as DemoWindow).demo.broadcasts.includes("/demo/pattern"),

@@ -5,7 +5,8 @@
  *    relay), else port 4443.
  *  - `cert=<hex sha-256>`        certificate hash for `serverCertificateHashes`. Default: `/relay.json`, else
  *    `/certificate.sha256` from this page's origin; none found → dial without (a CA-signed certificate).
- *  - `publish=/demo/name`        start publishing at once under this path (`pattern=1`: the test pattern, no camera).
+ *  - `publish=/demo/name`        start publishing at once under this path (`pattern=1`: the test pattern, no camera;
+ *    `codec=vp8|avc1|vp09`: only that codec).
  *  - `watch=/demo/name | auto`   start watching that broadcast, or (auto) the first live one.
  *  The page state is on `window.demo` (used by the browser test).
  *  @module */
@@ -166,6 +167,7 @@ async function publish(path: string, pattern: boolean): Promise<void> {
   const p = new Publisher(moqt, session, {
     path,
     pattern,
+    codec: params.get("codec") ?? "",
     preview: $("preview-canvas") as HTMLCanvasElement,
   });
   publisher = p;

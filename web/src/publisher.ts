@@ -19,6 +19,8 @@ export interface PublisherOptions {
   bitrate?: number;
   /** Use the synthetic pattern even when a camera is available. */
   pattern?: boolean;
+  /** Only try codecs whose string starts with this ("vp8", "avc1", "vp09"). Default: every one, in order. */
+  codec?: string;
   /** Canvas to draw the outgoing picture on (a preview). */
   preview?: HTMLCanvasElement;
 }
@@ -85,6 +87,7 @@ export class Publisher {
       height: 360,
       bitrate: 1_000_000,
       pattern: false,
+      codec: "",
       ...opts,
       fps,
       gop: opts.gop ?? fps,
@@ -146,6 +149,7 @@ export class Publisher {
       latencyMode: "realtime",
     };
     for (const c of CODECS) {
+      if (!c.codec.startsWith(this.#opts.codec)) continue;
       const config = { ...base, ...c.extra, codec: c.codec } as VideoEncoderConfig;
       const support = await VideoEncoder.isConfigSupported(config).catch(() => undefined);
       if (!support?.supported) continue;
@@ -158,7 +162,7 @@ export class Publisher {
       this.#config = { codec: c.codec, codedWidth: this.#opts.width, codedHeight: this.#opts.height };
       return;
     }
-    throw new Error("no supported video encoder (tried H.264, VP8, VP9)");
+    throw new Error(`no supported video encoder (tried ${CODECS.map((c) => c.codec).join(", ")})`);
   }
 
   /** Draw the next picture and encode it. */
@@ -280,8 +284,10 @@ export function drawPattern(ctx: CanvasRenderingContext2D, w: number, h: number,
   const by = Math.abs(((n * 5) % (2 * (h * 0.7 - 60))) - (h * 0.7 - 60));
   ctx.fillStyle = "#ff4000";
   ctx.fillRect(bx, by, 60, 60);
-  ctx.fillStyle = "#000";
   ctx.font = "bold 28px monospace";
+  ctx.fillStyle = "rgba(0,0,0,0.6)";
+  ctx.fillRect(8, h * 0.7 + 10, ctx.measureText(`frame ${n}`).width + 16, 40);
+  ctx.fillStyle = "#fff";
   ctx.fillText(`frame ${n}`, 16, h * 0.7 + 40);
 }
 
