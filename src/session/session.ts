@@ -44,6 +44,7 @@ import {
 } from "../track/path.js";
 import { TrackReader } from "../track/track_reader.js";
 import { TrackWriter, type TrackConfig } from "../track/track_writer.js";
+import { CONTROL_PRIORITY } from "../track/group_writer.js";
 import type { TrackMux } from "../track/track_mux.js";
 import type { ResolvedSessionConfig } from "./config.js";
 import { toAnnounceError, toSubscribeError } from "./error_map.js";
@@ -105,6 +106,7 @@ export class Session {
     this.mux = init.mux;
     this.#config = init.config;
     this.signal = this.#ctrl.signal;
+    this.#sessionStream.send.setPriority(CONTROL_PRIORITY);
     this.closed = init.transport.closed.then((info) => this.#onClosed(info));
     void this.#acceptBiLoop();
     void this.#acceptUniLoop();
@@ -171,6 +173,7 @@ export class Session {
     } catch (e) {
       throw this.#sessionErrorOr(e, toSubscribeError);
     }
+    stream.send.setPriority(CONTROL_PRIORITY);
     const tr = new TrackReader(
       stream,
       id,
@@ -244,6 +247,7 @@ export class Session {
     } catch (e) {
       throw this.#sessionErrorOr(e, toAnnounceError);
     }
+    stream.send.setPriority(CONTROL_PRIORITY);
     const reader = new MessageReader(stream.recv);
     try {
       await stream.send.write(
@@ -373,6 +377,7 @@ export class Session {
   }
 
   async #handleBi(s: BiStream): Promise<void> {
+    s.send.setPriority(CONTROL_PRIORITY);
     const reader = new MessageReader(s.recv);
     let type: number | null;
     try {

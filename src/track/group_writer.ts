@@ -13,6 +13,17 @@ import { ignore } from "../internal/signal.js";
 
 export type GroupSequence = number | bigint;
 
+/** Send priority of a group stream: the track priority first (0..255, higher first), then, within a track, newer
+ *  groups before older ones (the low 20 bits of the sequence; it wraps after 2^20 groups). */
+export function groupPriority(trackPriority: number, seq: GroupSequence): number {
+  const low = typeof seq === "number" ? seq % 0x100000 : Number(seq % 0x100000n);
+  return (trackPriority & 0xff) * 0x100000 + low;
+}
+
+/** Send priority of control streams (session, announce, subscribe): above every group, so a congested link never
+ *  starves a SUBSCRIBE_OK or an announcement behind media. */
+export const CONTROL_PRIORITY = 0x7fffffff;
+
 /** Frames above this size are written as two writes (header, payload) instead of being copied into one buffer. */
 const COALESCE_LIMIT = 64 * 1024;
 
@@ -164,8 +175,8 @@ export class GroupWriter {
     return this.#done;
   }
 
-  /** @internal change the stream's send priority */
-  setPriority(p: number): void {
-    this.#stream.setPriority(p);
+  /** @internal apply a new track priority to this group's stream */
+  setTrackPriority(trackPriority: number): void {
+    this.#stream.setPriority(groupPriority(trackPriority, this.groupSequence));
   }
 }

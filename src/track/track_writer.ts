@@ -19,7 +19,7 @@ import {
   appendMessage,
   type VarInt,
 } from "../wire/index.js";
-import { GroupWriter, type GroupSequence } from "./group_writer.js";
+import { GroupWriter, groupPriority, type GroupSequence } from "./group_writer.js";
 import type { BroadcastPath, TrackName } from "./path.js";
 import { AsyncQueue } from "../internal/queue.js";
 
@@ -90,7 +90,7 @@ export class TrackWriter {
         const u = await this.#reader.readMessage(SubscribeUpdate, this.#deps.maxMessageBytes);
         if (u === null) break;
         this.#config = { trackPriority: u.trackPriority };
-        for (const g of this.#groups) g.setPriority(u.trackPriority);
+        for (const g of this.#groups) g.setTrackPriority(u.trackPriority);
         for (const q of this.#updateListeners) q.pushDropOldest(this.trackConfig);
       }
       // FIN from the subscriber: the subscription is over; end our side gracefully too.
@@ -160,7 +160,7 @@ export class TrackWriter {
       stream.reset(GroupErrorCode.PublishAborted);
       throw this.signal.reason;
     }
-    stream.setPriority(this.#config.trackPriority ?? 0);
+    stream.setPriority(groupPriority(this.#config.trackPriority ?? 0, s));
     const header = appendMessage(new Writer(16).u8(UniStreamType.Group), Group, {
       subscribeId: this.subscribeId,
       groupSequence: s,
