@@ -1,0 +1,106 @@
+/** `moqt relay`: run a relay (WebTransport + raw QUIC on one UDP port) with its HTTP side.
+ *  @module */
+import { readFileSync } from "node:fs";
+import { startRelay, type Relay } from "../relay/index.js";
+import { CliError, fmtBytes, onSignal, parse } from "./common.js";
+
+export const RELAY_HELP = `usage: moqt relay [--listen HOST:PORT] [--http HOST:PORT|off] [--cert FILE --key FILE] [--web DIR]
+
+Run a MoQ relay: every session may publish and subscribe; each track is subscribed upstream once and fanned out.
+
+  --listen HOST:PORT   UDP address for WebTransport (https://) and raw QUIC (moqt://); default 127.0.0.1:4443
+                       (port 0 picks a free port)
+  --http HOST:PORT     HTTP address for the demo page, /certificate.sha256 and /metrics; default 127.0.0.1:8080;
+                       "off" disables it
+  --cert FILE          certificate chain (PEM); with --key. Default: a generated development certificate
+                       (ECDSA P-256, 10 days), pinned by browsers through /certificate.sha256
+  --key FILE           private key (PEM)
+  --web DIR            static files to serve (default: the package's web/dist/)
+  -v, --verbose        log sessions and broadcasts on stderr
+  -q, --quiet          no progress on stderr
+  -h, --help           this help
+
+The first line on stdout is machine-readable:
+  listening quic=HOST:PORT http=HOST:PORT cert-sha256=HEX`;
+
+export async function relayMain(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    listen: { type: "string" },
+    http: { type: "string" },
+    cert: { type: "string" },
+    key: { type: "string" },
+    web: { type: "string" },
+    verbose: { type: "boolean", short: "v" },
+    quiet: { type: "boolean", short: "q" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    process.stdout.write(RELAY_HELP + "\n");
+    return 0;
+  }
+  if (positionals.length > 0) throw new CliError(`unexpected argument ${positionals[0]}`, true);
+  if ((values.cert === undefined) !== (values.key === undefined))
+    throw new CliError("give both --cert and --key, or neither", true);
+  const read = (f: string) => {
+    try {
+      return readFileSync(f, "utf8");
+    } catch (e) {
+      throw new CliError(`cannot read ${f}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  const verbose = values.verbose === true;
+  const progressOn = process.stderr.isTTY === true && !values.quiet;
+  let relay: Relay;
+  try {
+    relay = await startRelay({
+      listen: values.listen ?? "127.0.0.1:4443",
+      http: values.http === "off" ? false : (values.http ?? "127.0.0.1:8080"),
+      ...(values.cert !== undefined ? { cert: read(values.cert), key: read(values.key!) } : {}),
+      ...(values.web !== undefined ? { webRoot: values.web } : {}),
+      ...(verbose
+        ? { log: (l: string) => process.stderr.write(`${progressOn ? "\r\x1b[K" : ""}${l}\n`) }
+        : {}),
+    });
+  } catch (e) {
+    throw new CliError(`cannot start the relay: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const hash = relay.certificateSha256();
+  const quic = `${relay.host || "0.0.0.0"}:${relay.port}`;
+  const http = relay.httpPort !== undefined ? `${relay.httpHost || "0.0.0.0"}:${relay.httpPort}` : "off";
+  const moq = relay.moqUrl();
+  const page = relay.httpUrl();
+  const lines = [
+    `listening quic=${quic} http=${http} cert-sha256=${hash}`,
+    ...(page ? [`demo page:    ${page}`] : []),
+    `MoQ URL:      ${moq}  (raw QUIC: ${moq.replace(/^https:/, "moqt:")})`,
+    `cert sha256:  ${hash}${page ? `  (${page}certificate.sha256)` : ""}`,
+    ...(page ? [`metrics:      ${page}metrics`] : []),
+    `try:          moqt sub ${moq} /demo text --insecure`,
+  ];
+  process.stdout.write(lines.join("\n") + "\n");
+
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (progressOn) {
+    let last = { t: Date.now(), in: 0, out: 0 };
+    timer = setInterval(() => {
+      const s = relay.stats();
+      const dt = Math.max(1, Date.now() - last.t) / 1000;
+      const rin = (s.bytesIn - last.in) / dt;
+      const rout = (s.bytesOut - last.out) / dt;
+      last = { t: Date.now(), in: s.bytesIn, out: s.bytesOut };
+      process.stderr.write(
+        `\r\x1b[Krelay: ${s.sessionsOpen} sessions, ${s.announcementsActive} broadcasts, ` +
+          `in ${fmtBytes(rin)}/s (${s.groupsIn} groups), out ${fmtBytes(rout)}/s (${s.groupsOut} groups), ` +
+          `${s.groupsDropped} dropped`,
+      );
+    }, 1000);
+  }
+
+  await new Promise<void>((resolve) => onSignal(resolve));
+  if (timer) {
+    clearInterval(timer);
+    process.stderr.write("\n");
+  }
+  await relay.close();
+  return 0;
+}

@@ -1,0 +1,539 @@
+/** Relay: a MoQ server where every session can publish and subscribe, with one upstream subscription per track
+ *  shared by all its downstream subscribers.
+ *
+ *  - Announcements: the relay asks each session for its broadcasts (`acceptAnnounce("/")`) and re-announces them to
+ *    every *other* session (each session gets its own TrackMux view, so its own broadcasts are never echoed back).
+ *    When the publisher's announcement ends or its session goes, the broadcast ends downstream (ENDED). Two sessions
+ *    announcing the same path: the newest wins; when it goes, the previous one (if still active) is announced again.
+ *  - Subscriptions: the first downstream SUBSCRIBE to a (broadcast, track) opens one upstream subscription; groups fan
+ *    out with their sequences and frames are passed on as bytes (see fanout.ts for caching and memory bounds). When
+ *    the last downstream leaves, the upstream subscription is closed.
+ *  - Endings, and the codes used:
+ *    - the publisher ends the track cleanly (FIN): downstream groups drain, then each subscription is FINed;
+ *    - the publisher resets the subscription with a code: downstream subscriptions are reset with the same code;
+ *    - the publisher goes away (its announcement ends, its session closes, or a newer publisher takes the path):
+ *      downstream subscriptions are reset with `PUBLISHER_GONE` = SubscribeErrorCode.TrackNotFound (3), the code a
+ *      new subscribe to that path now gets; their open groups are reset with GroupErrorCode.PublishAborted (5);
+ *    - upstream group resets are passed on with the publisher's code (PublishAborted (5) when it was local);
+ *    - a slow downstream's old groups are reset with GroupErrorCode.ExpiredGroup (3).
+ *  @module */
+import { X509Certificate } from "node:crypto";
+import { createServer, type Server as HttpServer } from "node:http";
+import { fileURLToPath } from "node:url";
+import { GroupError, GroupErrorCode, SubscribeError, SubscribeErrorCode } from "../errors.js";
+import { Server } from "../server/server.js";
+import type { SessionConfig } from "../session/config.js";
+import type { Session } from "../session/session.js";
+import { accept, type SetupRequest, type SetupResponseWriter } from "../session/setup.js";
+import { newAnnouncement, type Announcement } from "../track/announcement.js";
+import type { GroupReader } from "../track/group_reader.js";
+import type { BroadcastPath, TrackName } from "../track/path.js";
+import { TrackMux, type TrackHandler } from "../track/track_mux.js";
+import type { TrackReader } from "../track/track_reader.js";
+import type { TrackWriter } from "../track/track_writer.js";
+import { Fanout, newFanoutCounters, type FanoutCounters, type FanoutLimits } from "./fanout.js";
+import { httpHandler } from "./http.js";
+import type { Metric } from "./metrics.js";
+
+/** Code downstream subscriptions are reset with when their publisher goes away. */
+export const PUBLISHER_GONE: number = SubscribeErrorCode.TrackNotFound;
+
+export interface RelayOptions {
+  /** UDP address for WebTransport and raw QUIC. Default "127.0.0.1:4443"; port 0 picks a free one. */
+  listen?: string;
+  /** Certificate and key (PEM). Omitted: a development certificate is generated. */
+  cert?: string | Uint8Array;
+  key?: string | Uint8Array;
+  /** TCP address of the HTTP listener (demo page, /certificate.sha256, /metrics). Default "127.0.0.1:8080";
+   *  port 0 picks a free one; false: no HTTP listener. */
+  http?: string | false;
+  /** Folder of static files served over HTTP. Default: the package's `web/dist/`. */
+  webRoot?: string;
+  /** WebTransport Origin check; default: accept all. */
+  checkOrigin?: (origin: string | undefined) => boolean;
+  /** Session timeouts and caps. */
+  config?: SessionConfig;
+  /** Per-downstream memory bounds and the late-join cache cap. */
+  limits?: FanoutLimits;
+  /** Diagnostic lines (sessions, broadcasts); default: none. */
+  log?: (line: string) => void;
+}
+
+/** A snapshot of the relay's counters. */
+export interface RelayStats extends FanoutCounters {
+  sessionsOpen: number;
+  sessionsTotal: number;
+  announcementsActive: number;
+  bytesIn: number;
+  framesIn: number;
+  groupsIn: number;
+  /** Per broadcast path: downstream subscriptions and upstream subscriptions. */
+  broadcasts: Map<BroadcastPath, { subscriptions: number; upstream: number }>;
+  /** Pending bytes/frames summed over all downstreams, and the largest on one downstream, now. */
+  pendingBytes: number;
+  pendingFrames: number;
+  pendingBytesMax: number;
+  pendingFramesMax: number;
+}
+
+let nextPeerId = 1;
+
+class Peer {
+  readonly id = nextPeerId++;
+  readonly mux = new TrackMux();
+  session: Session | undefined;
+  constructor(readonly path: string) {}
+}
+
+/** One upstream subscription and its downstreams. */
+class RelayTrack {
+  readonly fanout: Fanout;
+  #upstream: TrackReader | undefined;
+  #closed = false;
+
+  constructor(
+    readonly source: Source,
+    readonly name: TrackName,
+    readonly priority: number,
+  ) {
+    this.fanout = new Fanout({
+      limits: source.relay.limits,
+      counters: source.relay.counters,
+      onEmpty: () => this.close(),
+    });
+  }
+
+  get upstreamOpen(): boolean {
+    return this.#upstream !== undefined && !this.#closed;
+  }
+
+  async run(): Promise<void> {
+    const relay = this.source.relay;
+    const session = this.source.peer.session!;
+    let tr: TrackReader;
+    try {
+      tr = await session.subscribe(this.source.path, this.name, { trackPriority: this.priority });
+    } catch (e) {
+      this.fanout.fail(e instanceof SubscribeError && e.remote ? e.code : PUBLISHER_GONE);
+      this.#dispose();
+      return;
+    }
+    if (this.#closed) {
+      void tr.close();
+      return;
+    }
+    this.#upstream = tr;
+    this.fanout.ready();
+    const groups = new Set<Promise<void>>();
+    let failed: unknown;
+    try {
+      for await (const g of tr) {
+        relay.counters.groupsIn++;
+        const p = this.#readGroup(g).finally(() => groups.delete(p));
+        groups.add(p);
+      }
+    } catch (e) {
+      failed = e ?? new Error("upstream failed");
+    }
+    if (failed === undefined) {
+      await Promise.allSettled([...groups]);
+      this.fanout.finish();
+    } else if (!this.#closed) {
+      this.fanout.fail(failed instanceof SubscribeError && failed.remote ? failed.code : PUBLISHER_GONE);
+    }
+    this.#dispose();
+  }
+
+  async #readGroup(g: GroupReader): Promise<void> {
+    const c = this.source.relay.counters;
+    const fg = this.fanout.startGroup(g.groupSequence);
+    try {
+      for (;;) {
+        const f = await g.readFrame();
+        if (f === null) break;
+        let b = f.body();
+        // A small frame may be a view into a large received chunk: copy it so the chunk is not kept alive.
+        if (b.byteLength * 4 < b.buffer.byteLength) b = b.slice();
+        c.bytesIn += b.byteLength;
+        c.framesIn++;
+        fg.push(b);
+      }
+      fg.end();
+    } catch (e) {
+      fg.abort(e instanceof GroupError && e.remote ? e.code : GroupErrorCode.PublishAborted);
+    }
+  }
+
+  /** Stop: the upstream subscription is closed (the last downstream left, or the source went away). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#dispose();
+    void this.#upstream?.close();
+  }
+
+  #dispose(): void {
+    this.#closed = true;
+    if (this.source.tracks.get(this.name) === this) this.source.tracks.delete(this.name);
+  }
+}
+
+/** One publisher's announcement of a broadcast path, and the handler serving it to other sessions. */
+class Source implements TrackHandler {
+  readonly path: BroadcastPath;
+  readonly tracks = new Map<TrackName, RelayTrack>();
+  #relayAnn: Announcement | undefined;
+  #end: (() => void) | undefined;
+  #endCode = PUBLISHER_GONE;
+
+  constructor(
+    readonly relay: Relay,
+    readonly peer: Peer,
+    readonly upstream: Announcement,
+  ) {
+    this.path = upstream.broadcastPath;
+  }
+
+  get active(): Announcement | undefined {
+    return this.#relayAnn?.isActive() ? this.#relayAnn : undefined;
+  }
+
+  /** Announce to every other session. */
+  activate(peers: Iterable<Peer>): void {
+    if (this.active) return;
+    const [ann, end] = newAnnouncement(undefined, this.path);
+    this.#relayAnn = ann;
+    this.#end = end;
+    // Registered before the muxes' own: subscriptions are reset with a code before the muxes FIN them.
+    ann.afterFunc(() => {
+      for (const t of [...this.tracks.values()]) {
+        t.fanout.fail(this.#endCode);
+        t.close();
+      }
+    });
+    for (const p of peers) if (p !== this.peer) p.mux.announce(ann, this);
+  }
+
+  /** End downstream (ENDED to listeners, subscriptions reset with `code`). */
+  deactivate(code: number): void {
+    this.#endCode = code;
+    this.#end?.();
+    this.#relayAnn = undefined;
+    this.#end = undefined;
+  }
+
+  serveTrack(tw: TrackWriter): Promise<void> {
+    if (!this.active || !this.peer.session || this.peer.session.signal.aborted)
+      return tw.closeWithError(SubscribeErrorCode.TrackNotFound);
+    let t = this.tracks.get(tw.trackName);
+    if (!t) {
+      t = new RelayTrack(this, tw.trackName, tw.trackConfig.trackPriority ?? 0);
+      this.tracks.set(tw.trackName, t);
+      void t.run();
+    }
+    return t.fanout.addDownstream(tw);
+  }
+}
+
+export class Relay {
+  readonly server: Server;
+  readonly limits: FanoutLimits;
+  readonly counters = {
+    ...newFanoutCounters(),
+    sessionsTotal: 0,
+    bytesIn: 0,
+    framesIn: 0,
+    groupsIn: 0,
+  };
+  #log: (line: string) => void;
+  #peers = new Set<Peer>();
+  /** Per path: every still-active source, oldest first; the last one is announced. */
+  #sources = new Map<BroadcastPath, Source[]>();
+  #closed = false;
+  #opts: RelayOptions;
+  #http: HttpServer | undefined;
+  #certHash: string | undefined;
+
+  constructor(opts: RelayOptions = {}) {
+    this.#opts = opts;
+    this.limits = opts.limits ?? {};
+    this.#log = opts.log ?? (() => {});
+    this.server = new Server({
+      addr: opts.listen ?? "127.0.0.1:4443",
+      ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
+      ...(opts.key !== undefined ? { key: opts.key } : {}),
+      ...(opts.checkOrigin ? { checkOrigin: opts.checkOrigin } : {}),
+      ...(opts.config ? { config: opts.config } : {}),
+      // Every session path is accepted: the relay is one space of broadcasts whatever the URL path.
+      setupHandler: (w, r) => this.#setup(w, r),
+      onError: (e) => this.#log(`setup failed: ${e instanceof Error ? e.message : String(e)}`),
+    });
+  }
+
+  /** Bind the UDP socket (synchronously). */
+  listen(): void {
+    this.server.listen();
+  }
+
+  /** Bind the UDP socket and start the HTTP listener. */
+  async start(): Promise<void> {
+    this.listen();
+    const addr = this.#opts.http ?? "127.0.0.1:8080";
+    if (addr === false) return;
+    const { host, port } = parseHostPort(addr);
+    const webRoot = this.#opts.webRoot ?? fileURLToPath(new URL("../../web/dist/", import.meta.url));
+    const http = createServer(httpHandler(this, webRoot));
+    this.#http = http;
+    await new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(port, host === "" ? undefined : host, () => {
+        http.off("error", reject);
+        resolve();
+      });
+    });
+  }
+
+  /** The bound UDP port. */
+  get port(): number {
+    return this.server.port;
+  }
+
+  /** The host the UDP socket is bound to, as given (wildcards shown as 127.0.0.1 in URLs). */
+  get host(): string {
+    return parseHostPort(this.#opts.listen ?? "127.0.0.1:4443").host;
+  }
+
+  /** The bound HTTP port (undefined without an HTTP listener). */
+  get httpPort(): number | undefined {
+    const a = this.#http?.address();
+    return a && typeof a === "object" ? a.port : undefined;
+  }
+
+  /** The host the HTTP listener is bound to. */
+  get httpHost(): string | undefined {
+    const a = this.#opts.http;
+    return a === false ? undefined : parseHostPort(a ?? "127.0.0.1:8080").host;
+  }
+
+  /** Hex SHA-256 of the DER certificate (given or generated). */
+  certificateSha256(): string {
+    this.#certHash ??= new X509Certificate(this.certificatePem).fingerprint256
+      .replace(/:/g, "")
+      .toLowerCase();
+    return this.#certHash;
+  }
+
+  /** The WebTransport URL of the relay. */
+  moqUrl(): string {
+    return `https://${urlHost(this.host)}:${this.port}/`;
+  }
+
+  /** The demo page URL (undefined without an HTTP listener). */
+  httpUrl(): string | undefined {
+    const p = this.httpPort;
+    return p === undefined ? undefined : `http://${urlHost(this.httpHost!)}:${p}/`;
+  }
+
+  /** The certificate in use (PEM). */
+  get certificatePem(): string {
+    const pem = this.server.certificatePem;
+    if (pem === undefined) throw new Error("moqt: relay is not listening");
+    return pem;
+  }
+
+  async #setup(w: SetupResponseWriter, r: SetupRequest): Promise<void> {
+    const peer = new Peer(r.path);
+    // The new session sees every broadcast announced so far (none of them are its own yet).
+    for (const list of this.#sources.values()) {
+      const src = list[list.length - 1];
+      const ann = src?.active;
+      if (src && ann) peer.mux.announce(ann, src);
+    }
+    this.#peers.add(peer);
+    let session: Session;
+    try {
+      session = await accept(w, r, peer.mux);
+    } catch (e) {
+      this.#peers.delete(peer);
+      throw e;
+    }
+    peer.session = session;
+    this.counters.sessionsTotal++;
+    this.#log(`session #${peer.id} open (path ${r.path})`);
+    void session.closed.then((err) => {
+      this.#peers.delete(peer);
+      this.#log(`session #${peer.id} closed${err ? `: ${err.message}` : ""}`);
+    });
+    void this.#watchAnnouncements(peer, session);
+  }
+
+  async #watchAnnouncements(peer: Peer, session: Session): Promise<void> {
+    try {
+      const ar = await session.acceptAnnounce("/");
+      for await (const ann of ar) this.#addSource(peer, ann);
+    } catch (e) {
+      if (!session.signal.aborted && !this.#closed)
+        this.#log(
+          `session #${peer.id}: announcements unavailable: ${e instanceof Error ? e.message : String(e)}`,
+        );
+    }
+  }
+
+  #addSource(peer: Peer, ann: Announcement): void {
+    if (!ann.isActive() || this.#closed) return;
+    const path = ann.broadcastPath;
+    const src = new Source(this, peer, ann);
+    let list = this.#sources.get(path);
+    if (!list) this.#sources.set(path, (list = []));
+    const prev = list[list.length - 1];
+    list.push(src);
+    prev?.deactivate(PUBLISHER_GONE);
+    src.activate(this.#peers);
+    this.#log(`broadcast ${path} announced by session #${peer.id}`);
+    ann.afterFunc(() => this.#removeSource(src));
+  }
+
+  #removeSource(src: Source): void {
+    const list = this.#sources.get(src.path);
+    if (!list) return;
+    const i = list.indexOf(src);
+    if (i < 0) return;
+    list.splice(i, 1);
+    const wasActive = src.active !== undefined;
+    src.deactivate(PUBLISHER_GONE);
+    this.#log(`broadcast ${src.path} from session #${src.peer.id} ended`);
+    if (list.length === 0) this.#sources.delete(src.path);
+    else if (wasActive && !this.#closed) list[list.length - 1]!.activate(this.#peers);
+  }
+
+  /** Counters and gauges now. */
+  stats(): RelayStats {
+    const broadcasts = new Map<BroadcastPath, { subscriptions: number; upstream: number }>();
+    let pendingBytes = 0,
+      pendingFrames = 0,
+      pendingBytesMax = 0,
+      pendingFramesMax = 0,
+      active = 0;
+    for (const [path, list] of this.#sources) {
+      const entry = { subscriptions: 0, upstream: 0 };
+      for (const src of list) {
+        if (src.active) active++;
+        for (const t of src.tracks.values()) {
+          entry.subscriptions += t.fanout.size;
+          if (t.upstreamOpen) entry.upstream++;
+          const p = t.fanout.pending();
+          pendingBytes += p.bytes;
+          pendingFrames += p.frames;
+          pendingBytesMax = Math.max(pendingBytesMax, p.maxBytes);
+          pendingFramesMax = Math.max(pendingFramesMax, p.maxFrames);
+        }
+      }
+      broadcasts.set(path, entry);
+    }
+    let open = 0;
+    for (const p of this.#peers) if (p.session && !p.session.signal.aborted) open++;
+    return {
+      ...this.counters,
+      sessionsOpen: open,
+      announcementsActive: active,
+      broadcasts,
+      pendingBytes,
+      pendingFrames,
+      pendingBytesMax,
+      pendingFramesMax,
+    };
+  }
+
+  /** The relay's metrics, for the Prometheus exposition. */
+  metrics(): Metric[] {
+    const s = this.stats();
+    const g = (name: string, help: string, value: number): Metric => ({
+      name,
+      help,
+      type: "gauge",
+      samples: [{ value }],
+    });
+    const c = (name: string, help: string, value: number): Metric => ({
+      name,
+      help,
+      type: "counter",
+      samples: [{ value }],
+    });
+    const per = (pick: (e: { subscriptions: number; upstream: number }) => number) =>
+      [...s.broadcasts].map(([broadcast, e]) => ({ labels: { broadcast }, value: pick(e) }));
+    return [
+      g("moqt_relay_sessions_open", "MoQ sessions currently open.", s.sessionsOpen),
+      c("moqt_relay_sessions_total", "MoQ sessions accepted since start.", s.sessionsTotal),
+      g("moqt_relay_announcements_active", "Broadcasts currently announced.", s.announcementsActive),
+      {
+        name: "moqt_relay_subscriptions",
+        help: "Downstream subscriptions currently served, per broadcast.",
+        type: "gauge",
+        samples: per((e) => e.subscriptions),
+      },
+      {
+        name: "moqt_relay_upstream_subscriptions",
+        help: "Upstream subscriptions currently open (one per subscribed track), per broadcast.",
+        type: "gauge",
+        samples: per((e) => e.upstream),
+      },
+      c("moqt_relay_bytes_in_total", "Frame payload bytes received from publishers.", s.bytesIn),
+      c("moqt_relay_bytes_out_total", "Frame payload bytes sent to subscribers.", s.bytesOut),
+      c("moqt_relay_frames_in_total", "Frames received from publishers.", s.framesIn),
+      c("moqt_relay_frames_out_total", "Frames sent to subscribers.", s.framesOut),
+      c("moqt_relay_groups_in_total", "Groups received from publishers.", s.groupsIn),
+      c("moqt_relay_groups_out_total", "Groups delivered complete to subscribers.", s.groupsOut),
+      c(
+        "moqt_relay_groups_dropped_total",
+        "Groups cancelled for a slow subscriber (ExpiredGroup).",
+        s.groupsDropped,
+      ),
+      g("moqt_relay_pending_bytes", "Frame bytes queued for subscribers, all downstreams.", s.pendingBytes),
+      g("moqt_relay_pending_frames", "Frames queued for subscribers, all downstreams.", s.pendingFrames),
+      g("moqt_relay_pending_bytes_max", "Largest frame-byte queue of one downstream now.", s.pendingBytesMax),
+      g(
+        "moqt_relay_pending_bytes_peak",
+        "Largest frame-byte queue of one downstream since start.",
+        s.maxPendingBytesSeen,
+      ),
+    ];
+  }
+
+  /** Close every session (NoError) and stop listening. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const http = this.#http;
+    if (http) {
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    }
+    await this.server.close();
+  }
+}
+
+/** Start a relay: UDP (WebTransport + raw QUIC) and HTTP listeners. */
+export async function startRelay(opts: RelayOptions = {}): Promise<Relay> {
+  const relay = new Relay(opts);
+  try {
+    await relay.start();
+  } catch (e) {
+    await relay.close();
+    throw e;
+  }
+  return relay;
+}
+
+/** Split "host:port" ("[::1]:8080", ":8080" = every interface). */
+export function parseHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d+)$/.exec(addr.trim());
+  if (!m) throw new TypeError(`moqt: invalid address ${JSON.stringify(addr)} (want host:port)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new RangeError(`moqt: port out of range in ${addr}`);
+  return { host: m[1] ?? m[2] ?? "", port };
+}
+
+function urlHost(host: string): string {
+  if (host === "" || host === "0.0.0.0" || host === "::") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
