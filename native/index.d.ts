@@ -23,8 +23,11 @@ export declare class NativeIncoming {
 export declare class NativeRecvStream {
   /** Synchronous fast path: a chunk (≤ `max` bytes), FIN, reset or error when one is ready now, else `null`. */
   tryRead(max: number): ReadResult | null
-  /** Waits for the next chunk (≤ `max` bytes), FIN, reset or error. One read at a time. */
-  read(max: number): Promise<ReadResult>
+  /**
+   * The next chunk (≤ `max` bytes, buffered chunks coalesced), FIN, reset or error: synchronously when one is
+   * ready now, else as a Promise. One read at a time.
+   */
+  read(max: number): ReadResult | Promise<ReadResult>
   /**
    * STOP_SENDING with `code` (mapped into the HTTP/3 space for WebTransport). Idempotent; a pending read resolves
    * with error "stopped".
@@ -78,12 +81,14 @@ export declare class NativeSession {
   /** WebTransport: the subprotocol the server selected, when any. */
   get subprotocol(): string | null
   get remoteAddress(): string
-  openBi(): Promise<[NativeSendStream, NativeRecvStream]>
-  openUni(): Promise<NativeSendStream>
-  /** Next peer-opened bidi stream, or `null` once the session is closed. */
-  acceptBi(): Promise<[NativeSendStream, NativeRecvStream] | null>
-  /** Next peer-opened uni stream, or `null` once the session is closed. */
-  acceptUni(): Promise<NativeRecvStream | null>
+  /** Open a bidi stream: synchronously when stream credit is available, else as a Promise. */
+  openBi(): [NativeSendStream, NativeRecvStream] | Promise<[NativeSendStream, NativeRecvStream]>
+  /** Open a uni stream: synchronously when stream credit is available, else as a Promise. */
+  openUni(): NativeSendStream | Promise<NativeSendStream>
+  /** Next peer-opened bidi stream (synchronously when one is queued), or `null` once the session is closed. */
+  acceptBi(): [NativeSendStream, NativeRecvStream] | null | Promise<[NativeSendStream, NativeRecvStream] | null>
+  /** Next peer-opened uni stream (synchronously when one is queued), or `null` once the session is closed. */
+  acceptUni(): NativeRecvStream | null | Promise<NativeRecvStream | null>
   /**
    * Close with an application code and reason (WebTransport: CLOSE_WEBTRANSPORT_SESSION capsule, then the
    * connection; raw QUIC: CONNECTION_CLOSE). Idempotent; the first close wins.

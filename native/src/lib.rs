@@ -15,6 +15,7 @@
 mod cancel;
 mod cert;
 mod endpoint;
+mod fast;
 mod session;
 mod stream;
 mod tls;

@@ -10,6 +10,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use web_transport_quinn::{SessionError, WebTransportError};
 
+use crate::fast::{now_or_promise, NowOr};
 use crate::stream::{NativeRecvStream, NativeSendStream};
 
 #[napi(object)]
@@ -141,32 +142,34 @@ impl NativeSession {
         self.inner.session.remote_address().to_string()
     }
 
-    #[napi(ts_return_type = "Promise<[NativeSendStream, NativeRecvStream]>")]
-    pub fn open_bi<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, (NativeSendStream, NativeRecvStream)>> {
+    /// Open a bidi stream: synchronously when stream credit is available, else as a Promise.
+    #[napi(ts_return_type = "[NativeSendStream, NativeRecvStream] | Promise<[NativeSendStream, NativeRecvStream]>")]
+    pub fn open_bi<'env>(&self, env: &'env Env) -> Result<NowOr<'env, (NativeSendStream, NativeRecvStream)>> {
         let inner = self.inner.clone();
-        env.spawn_future(async move {
+        now_or_promise(env, async move {
             let (s, r) = inner.session.open_bi().await.map_err(open_err)?;
             Ok((NativeSendStream::new(s), NativeRecvStream::new(r)))
         })
     }
 
-    #[napi(ts_return_type = "Promise<NativeSendStream>")]
-    pub fn open_uni<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, NativeSendStream>> {
+    /// Open a uni stream: synchronously when stream credit is available, else as a Promise.
+    #[napi(ts_return_type = "NativeSendStream | Promise<NativeSendStream>")]
+    pub fn open_uni<'env>(&self, env: &'env Env) -> Result<NowOr<'env, NativeSendStream>> {
         let inner = self.inner.clone();
-        env.spawn_future(async move {
+        now_or_promise(env, async move {
             let s = inner.session.open_uni().await.map_err(open_err)?;
             Ok(NativeSendStream::new(s))
         })
     }
 
-    /// Next peer-opened bidi stream, or `null` once the session is closed.
-    #[napi(ts_return_type = "Promise<[NativeSendStream, NativeRecvStream] | null>")]
+    /// Next peer-opened bidi stream (synchronously when one is queued), or `null` once the session is closed.
+    #[napi(ts_return_type = "[NativeSendStream, NativeRecvStream] | null | Promise<[NativeSendStream, NativeRecvStream] | null>")]
     pub fn accept_bi<'env>(
         &self,
         env: &'env Env,
-    ) -> Result<PromiseRaw<'env, Option<(NativeSendStream, NativeRecvStream)>>> {
+    ) -> Result<NowOr<'env, Option<(NativeSendStream, NativeRecvStream)>>> {
         let inner = self.inner.clone();
-        env.spawn_future(async move {
+        now_or_promise(env, async move {
             Ok(match inner.session.accept_bi().await {
                 Ok((s, r)) => Some((NativeSendStream::new(s), NativeRecvStream::new(r))),
                 Err(_) => None,
@@ -174,11 +177,11 @@ impl NativeSession {
         })
     }
 
-    /// Next peer-opened uni stream, or `null` once the session is closed.
-    #[napi(ts_return_type = "Promise<NativeRecvStream | null>")]
-    pub fn accept_uni<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<NativeRecvStream>>> {
+    /// Next peer-opened uni stream (synchronously when one is queued), or `null` once the session is closed.
+    #[napi(ts_return_type = "NativeRecvStream | null | Promise<NativeRecvStream | null>")]
+    pub fn accept_uni<'env>(&self, env: &'env Env) -> Result<NowOr<'env, Option<NativeRecvStream>>> {
         let inner = self.inner.clone();
-        env.spawn_future(async move { Ok(inner.session.accept_uni().await.ok().map(NativeRecvStream::new)) })
+        now_or_promise(env, async move { Ok(inner.session.accept_uni().await.ok().map(NativeRecvStream::new)) })
     }
 
     /// Close with an application code and reason (WebTransport: CLOSE_WEBTRANSPORT_SESSION capsule, then the

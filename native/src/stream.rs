@@ -19,6 +19,7 @@ use web_transport_quinn::generic::poll::SendStream as PollSend;
 use web_transport_quinn::{ReadError, WriteError};
 
 use crate::cancel::Cancel;
+use crate::fast::{now_or_promise, NowOr};
 
 /// A send-side failure, as a value: `kind` is "stopped" (peer STOP_SENDING, `code` set when it decoded), "reset"
 /// (stream already reset or finished locally) or "closed" (the session is gone).
@@ -249,11 +250,12 @@ impl NativeRecvStream {
         Some(drain(&mut s, first, max))
     }
 
-    /// Waits for the next chunk (≤ `max` bytes), FIN, reset or error. One read at a time.
-    #[napi(ts_return_type = "Promise<ReadResult>")]
-    pub fn read<'env>(&self, env: &'env Env, max: u32) -> Result<PromiseRaw<'env, ReadResult>> {
+    /// The next chunk (≤ `max` bytes, buffered chunks coalesced), FIN, reset or error: synchronously when one is
+    /// ready now, else as a Promise. One read at a time.
+    #[napi(ts_return_type = "ReadResult | Promise<ReadResult>")]
+    pub fn read<'env>(&self, env: &'env Env, max: u32) -> Result<NowOr<'env, ReadResult>> {
         let inner = self.inner.clone();
-        env.spawn_future(async move {
+        now_or_promise(env, async move {
             let read = async {
                 let mut s = inner.stream.lock().await;
                 if inner.cancel.is_cancelled() {

@@ -8,6 +8,9 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
+/** A value available now, or a Promise of it (the addon resolves synchronously when it can). */
+export type NowOr<T> = T | Promise<T>;
+
 /** One read as a value; data first when both data and an outcome are set. */
 export interface NativeReadResult {
   data?: Uint8Array;
@@ -33,7 +36,8 @@ export interface NativeSendStream {
 
 export interface NativeRecvStream {
   tryRead(max: number): NativeReadResult | null;
-  read(max: number): Promise<NativeReadResult>;
+  /** Synchronous when a result is ready now, else a Promise. */
+  read(max: number): NativeReadResult | Promise<NativeReadResult>;
   stop(code: number): void;
 }
 
@@ -63,10 +67,11 @@ export interface NativeSession {
   readonly origin: string | null;
   readonly subprotocol: string | null;
   readonly remoteAddress: string;
-  openBi(): Promise<[NativeSendStream, NativeRecvStream]>;
-  openUni(): Promise<NativeSendStream>;
-  acceptBi(): Promise<[NativeSendStream, NativeRecvStream] | null>;
-  acceptUni(): Promise<NativeRecvStream | null>;
+  // Each of these returns synchronously when the result is available now (stream credit, a queued stream).
+  openBi(): NowOr<[NativeSendStream, NativeRecvStream]>;
+  openUni(): NowOr<NativeSendStream>;
+  acceptBi(): NowOr<[NativeSendStream, NativeRecvStream] | null>;
+  acceptUni(): NowOr<NativeRecvStream | null>;
   close(code: number, reason: string): void;
   closed(): Promise<NativeCloseInfo>;
   sendDatagram(data: Uint8Array): boolean;

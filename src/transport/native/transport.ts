@@ -14,6 +14,7 @@ import type {
   NativeSendStream as RawSend,
   NativeSession,
   NativeWriteFailure,
+  NowOr,
 } from "./binding.js";
 
 /** Largest chunk one read returns (one JS↔native crossing). */
@@ -130,7 +131,8 @@ class NativeRecvStreamAdapter implements RecvStream {
       r = this.#end;
       this.#end = undefined;
     } else {
-      r = this.#raw.tryRead(READ_MAX_BYTES) ?? (await this.#raw.read(READ_MAX_BYTES));
+      const now = this.#raw.read(READ_MAX_BYTES);
+      r = now instanceof Promise ? await now : now;
     }
     // stop() while this read was in flight wins over whatever the read returned.
     if (this.#stopCode !== undefined) throw new StreamError(this.#stopCode, false);
@@ -196,31 +198,34 @@ export class NativeTransport implements Transport {
     return new TransportClosedError(i.code, i.reason, i.remote);
   }
 
-  async #wrapOpen<T>(p: Promise<T>): Promise<T> {
+  async #wrapOpen<T>(open: () => NowOr<T>): Promise<T> {
     try {
-      return await p;
+      const now = open();
+      return now instanceof Promise ? await now : now;
     } catch {
       throw await this.closedError();
     }
   }
 
   async openBi(): Promise<BiStream> {
-    const [s, r] = await this.#wrapOpen(this.#session.openBi());
+    const [s, r] = await this.#wrapOpen(() => this.#session.openBi());
     return { send: new NativeSendStreamAdapter(s, this), recv: new NativeRecvStreamAdapter(r, this) };
   }
 
   async openUni(): Promise<SendStream> {
-    return new NativeSendStreamAdapter(await this.#wrapOpen(this.#session.openUni()), this);
+    return new NativeSendStreamAdapter(await this.#wrapOpen(() => this.#session.openUni()), this);
   }
 
   async acceptBi(): Promise<BiStream | null> {
-    const pair = await this.#session.acceptBi();
+    const now = this.#session.acceptBi();
+    const pair = now instanceof Promise ? await now : now;
     if (!pair) return null;
     return { send: new NativeSendStreamAdapter(pair[0], this), recv: new NativeRecvStreamAdapter(pair[1], this) };
   }
 
   async acceptUni(): Promise<RecvStream | null> {
-    const r = await this.#session.acceptUni();
+    const now = this.#session.acceptUni();
+    const r = now instanceof Promise ? await now : now;
     return r ? new NativeRecvStreamAdapter(r, this) : null;
   }
 
