@@ -89,9 +89,7 @@ describe("native transport", { skip }, () => {
   for (const mode of MODES) {
     describe(mode.name, () => {
       /** A connected pair: client transport and the server's accepted transport. */
-      async function pair(
-        path = "/moq",
-      ): Promise<{
+      async function pair(path = "/moq"): Promise<{
         client: NativeTransport;
         server: NativeTransport;
         info: { protocol: string; path: string };
