@@ -1,7 +1,7 @@
 /** GroupWriter: writes the frames of one group on its own uni stream (type 0x00, GROUP header, frames, FIN).
  *
- *  The stream-type byte and GROUP header go out with the first frame (or with FIN for an empty group), so a frame
- *  costs one transport write. `signal` aborts with GroupError when the subscriber stops the stream (its code,
+ *  TrackWriter.openGroup writes the stream-type byte and GROUP header when it opens the stream (as gomoqt does), so
+ *  the subscriber sees the group at once; each frame is then one transport write. `signal` aborts with GroupError when the subscriber stops the stream (its code,
  *  remote), when the track is aborted, or with the session. Spec: gomoqt.md §1.8, §2.7.
  *  @module */
 import { GroupError, GroupErrorCode, isMoqtError } from "../errors.js";
@@ -41,7 +41,7 @@ export class GroupWriter {
   /** @internal created by TrackWriter.openGroup */
   constructor(
     stream: SendStream,
-    header: Uint8Array,
+    header: Uint8Array | undefined,
     seq: VarInt,
     parent: AbortSignal,
     onDone: (g: GroupWriter) => void,

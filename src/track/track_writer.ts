@@ -165,7 +165,13 @@ export class TrackWriter {
       subscribeId: this.subscribeId,
       groupSequence: s,
     }).bytes();
-    const g = new GroupWriter(stream, header, s, this.signal, (x) => this.#groups.delete(x));
+    try {
+      await stream.write(header);
+    } catch (e) {
+      stream.reset(GroupErrorCode.Internal);
+      throw this.signal.aborted ? this.signal.reason : toSubscribeError(e);
+    }
+    const g = new GroupWriter(stream, undefined, s, this.signal, (x) => this.#groups.delete(x));
     this.#groups.add(g);
     return g;
   }
