@@ -70,6 +70,19 @@ export interface SessionUpdateEvent {
   readonly bitrate: number;
 }
 
+/** @internal test-only: sizes of the session's bookkeeping; every one returns to 0 once the session has closed. */
+export interface SessionCounters {
+  trackReaders: number;
+  trackWriters: number;
+  announceWriters: number;
+  updateListeners: number;
+  /** Streams the peer opened whose type byte and first message have not arrived yet (bidi + uni). */
+  unidentifiedStreams: number;
+}
+
+/** @internal test-only accessor (not exported from the package entry points). */
+export let sessionCounters: (s: Session) => SessionCounters;
+
 export class Session {
   readonly version: number;
   readonly path: string;
@@ -92,6 +105,22 @@ export class Session {
   #remoteBitrate: number | undefined;
   #updateListeners = new Set<AsyncQueue<SessionUpdateEvent>>();
   #localClose: { code: number; reason: string } | undefined;
+  /** Peer-opened streams still waiting for their header, per direction; the accept loop waits at the cap. */
+  #unidentified = { bi: 0, uni: 0 };
+  #slotFreed: { bi: (() => void) | undefined; uni: (() => void) | undefined } = {
+    bi: undefined,
+    uni: undefined,
+  };
+
+  static {
+    sessionCounters = (s) => ({
+      trackReaders: s.#trackReaders.size,
+      trackWriters: s.#trackWriters.size,
+      announceWriters: s.#announceWriters.size,
+      updateListeners: s.#updateListeners.size,
+      unidentifiedStreams: s.#unidentified.bi + s.#unidentified.uni,
+    });
+  }
 
   /** @internal created by dialTransport / accept */
   constructor(init: SessionInit) {
@@ -138,6 +167,8 @@ export class Session {
     this.#updateListeners.clear();
     for (const w of this.#announceWriters) this.mux.removeListener(w);
     this.#announceWriters.clear();
+    this.#slotFreed.bi?.();
+    this.#slotFreed.uni?.();
   }
 
   /** Close the session with an application code and message (idempotent). */
@@ -354,18 +385,40 @@ export class Session {
 
   async #acceptBiLoop(): Promise<void> {
     for (;;) {
+      await this.#freeSlot("bi");
       const s = await this.#transport.acceptBi().catch(() => null);
       if (s === null || this.signal.aborted) return;
-      void this.#handleBi(s);
+      void this.#handleBi(s, this.#claim("bi"));
     }
   }
 
   async #acceptUniLoop(): Promise<void> {
     for (;;) {
+      await this.#freeSlot("uni");
       const s = await this.#transport.acceptUni().catch(() => null);
       if (s === null || this.signal.aborted) return;
-      void this.#handleUni(s);
+      void this.#handleUni(s, this.#claim("uni"));
     }
+  }
+
+  /** Wait while `maxPendingStreams` peer streams of this direction are still waiting for their header. */
+  async #freeSlot(kind: "bi" | "uni"): Promise<void> {
+    while (this.#unidentified[kind] >= this.#config.maxPendingStreams && !this.signal.aborted)
+      await new Promise<void>((r) => (this.#slotFreed[kind] = r));
+  }
+
+  /** Count a stream as unidentified; the returned function (idempotent) ends that once its header is in. */
+  #claim(kind: "bi" | "uni"): () => void {
+    this.#unidentified[kind]++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#unidentified[kind]--;
+      const wake = this.#slotFreed[kind];
+      this.#slotFreed[kind] = undefined;
+      wake?.();
+    };
   }
 
   #header<T>(p: Promise<T>): Promise<T> {
@@ -376,7 +429,15 @@ export class Session {
     );
   }
 
-  async #handleBi(s: BiStream): Promise<void> {
+  async #handleBi(s: BiStream, identified: () => void): Promise<void> {
+    try {
+      await this.#routeBi(s, identified);
+    } finally {
+      identified();
+    }
+  }
+
+  async #routeBi(s: BiStream, identified: () => void): Promise<void> {
     s.send.setPriority(CONTROL_PRIORITY);
     const reader = new MessageReader(s.recv);
     let type: number | null;
@@ -393,21 +454,22 @@ export class Session {
     }
     switch (type) {
       case BiStreamType.Subscribe:
-        return this.#handleSubscribe(s, reader);
+        return this.#handleSubscribe(s, reader, identified);
       case BiStreamType.Announce:
-        return this.#handleAnnouncePlease(s, reader);
+        return this.#handleAnnouncePlease(s, reader, identified);
       default:
         this.#violation(SessionErrorCode.ProtocolViolation, `unexpected bidirectional stream type ${type}`);
     }
   }
 
-  async #handleSubscribe(s: BiStream, reader: MessageReader): Promise<void> {
+  async #handleSubscribe(s: BiStream, reader: MessageReader, identified: () => void): Promise<void> {
     let m;
     try {
       m = await this.#header(reader.readMessage(Subscribe, this.#config.maxMessageBytes));
     } catch {
       m = undefined;
     }
+    identified();
     if (!m) {
       s.send.reset(SubscribeErrorCode.Internal);
       s.recv.stop(SubscribeErrorCode.Internal);
@@ -438,13 +500,14 @@ export class Session {
     await this.mux.serveTrack(tw);
   }
 
-  async #handleAnnouncePlease(s: BiStream, reader: MessageReader): Promise<void> {
+  async #handleAnnouncePlease(s: BiStream, reader: MessageReader, identified: () => void): Promise<void> {
     let m;
     try {
       m = await this.#header(reader.readMessage(AnnouncePlease, this.#config.maxMessageBytes));
     } catch {
       m = undefined;
     }
+    identified();
     if (!m) {
       s.send.reset(AnnounceErrorCode.Internal);
       s.recv.stop(AnnounceErrorCode.Internal);
@@ -454,6 +517,11 @@ export class Session {
       // gomoqt panics here (gomoqt.md §7.1); we answer with the code meant for it.
       s.send.reset(AnnounceErrorCode.InvalidPrefix);
       s.recv.stop(AnnounceErrorCode.InvalidPrefix);
+      return;
+    }
+    if (this.#announceWriters.size >= this.#config.maxAnnounceListeners) {
+      s.send.reset(AnnounceErrorCode.Internal);
+      s.recv.stop(AnnounceErrorCode.Internal);
       return;
     }
     const w = new AnnouncementWriter(s, m.prefix, this.#config.maxPendingAnnouncements, (x) => {
@@ -472,7 +540,15 @@ export class Session {
     }
   }
 
-  async #handleUni(recv: RecvStream): Promise<void> {
+  async #handleUni(recv: RecvStream, identified: () => void): Promise<void> {
+    try {
+      await this.#routeUni(recv);
+    } finally {
+      identified();
+    }
+  }
+
+  async #routeUni(recv: RecvStream): Promise<void> {
     const reader = new MessageReader(recv);
     let type: number | null;
     try {
