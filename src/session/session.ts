@@ -349,9 +349,20 @@ export class Session {
   /** Send SESSION_UPDATE with our bitrate estimate (bits per second). Used by the bitrate monitor. */
   async updateBitrate(bitrate: number): Promise<void> {
     this.signal.throwIfAborted();
-    await this.#sessionStream.send.write(
-      encodeMessage(SessionUpdate, { bitrate: Math.max(0, Math.round(bitrate)) }),
-    );
+    try {
+      await this.#sessionStream.send.write(
+        encodeMessage(SessionUpdate, { bitrate: Math.max(0, Math.round(bitrate)) }),
+      );
+    } catch (e) {
+      // The session stream is gone (stopped by the peer, or the session is closing): a session-level failure.
+      throw this.#sessionErrorOr(
+        e,
+        (x) =>
+          new SessionError(SessionErrorCode.ProtocolViolation, true, "session stream stopped by the peer", {
+            cause: x,
+          }),
+      );
+    }
   }
 
   async #readUpdates(): Promise<void> {
