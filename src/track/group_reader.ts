@@ -70,6 +70,12 @@ export class GroupReader {
     try {
       // A deadline already passed fails the read even when a frame is buffered (as a Go/quic-go read does).
       if (this.#deadline !== undefined && this.#deadline <= Date.now()) throw expired();
+      // Fast path: a frame already buffered needs no promise race, abort listener or timer.
+      const ready =
+        this.#pending === undefined && !signal?.aborted
+          ? this.#reader.buffer.tryFrame(this.#maxFrameBytes)
+          : undefined;
+      if (ready !== undefined) return frame ? (frame.reset(), frame.write(ready), frame) : Frame.wrap(ready);
       const pending = (this.#pending ??= this.#reader.readFrame(this.#maxFrameBytes));
       pending.catch(() => {});
       payload = await withTimeout(
