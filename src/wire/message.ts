@@ -5,6 +5,8 @@
  *  @module */
 import { Reader } from "./reader.js";
 import { Writer } from "./writer.js";
+import { writeFrameHeader } from "./frame.js";
+import { varintLen } from "./varint.js";
 
 /** Encoder/decoder of one message body (without its length prefix). */
 export interface Codec<M> {
@@ -21,9 +23,10 @@ export function encodeMessage<M>(codec: Codec<M>, m: M): Uint8Array {
   scratch.reset();
   codec.encode(scratch, m);
   const body = scratch.view();
-  const out = new Writer(body.length + 8);
-  out.varint(body.length).raw(body);
-  return out.view();
+  // Exact size, no Writer (its DataView costs more than the whole encode of a small message).
+  const out = new Uint8Array(varintLen(body.length) + body.length);
+  out.set(body, writeFrameHeader(out, 0, body.length));
+  return out;
 }
 
 /** Append `varint(len) || body` to `w` (for building a stream prefix plus message in one buffer). */

@@ -77,6 +77,12 @@ export class Reader {
   /** varint(length) || UTF-8 bytes. Invalid UTF-8 is `malformed`. */
   string(what: string): string {
     const b = this.bytes(what);
+    // Short ASCII (paths, track names): no TextDecoder call.
+    if (b.length <= 64) {
+      let i = 0;
+      while (i < b.length && b[i]! < 0x80) i++;
+      if (i === b.length) return String.fromCharCode.apply(null, b as unknown as number[]);
+    }
     try {
       return decoder.decode(b);
     } catch {

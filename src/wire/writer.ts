@@ -89,6 +89,23 @@ export class Writer {
 
   /** varint(UTF-8 byte length) || UTF-8 bytes (the length counts bytes, not UTF-16 units). */
   string(s: string): this {
+    // Short ASCII (paths, track names): one length byte and a plain copy loop, no encodeInto/subarray.
+    if (s.length <= 63) {
+      this.#ensure(1 + s.length);
+      const buf = this.#buf;
+      const start = this.#pos + 1;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === s.length) {
+        buf[this.#pos] = i;
+        this.#pos = start + i;
+        return this;
+      }
+    }
     // Worst case 3 bytes per UTF-16 unit; encode straight into the buffer after a provisional length.
     const max = s.length * 3;
     const lenBytes = varintLen(max);
