@@ -6,7 +6,7 @@
  *  @module */
 import fc from "fast-check";
 import { decoderTargets } from "./decoders.js";
-import { sessionTargets } from "./session.js";
+import { outcomeStats, sessionTargets } from "./session.js";
 import type { Target } from "./target.js";
 
 interface Args {
@@ -15,6 +15,7 @@ interface Args {
   only: string | undefined;
   path: string | undefined;
   quick: boolean;
+  stats: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -24,6 +25,7 @@ function parseArgs(argv: string[]): Args {
     only: undefined,
     path: undefined,
     quick: false,
+    stats: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -39,9 +41,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--seed") a.seed = Number(v());
     else if (k === "--only") a.only = v();
     else if (k === "--path") a.path = v();
+    else if (k === "--stats") a.stats = true;
     else if (k === "--help" || k === "-h") {
       console.log(
-        "usage: npm run fuzz -- [--quick] [--budget SECONDS] [--seed N] [--only TARGET] [--path P]",
+        "usage: npm run fuzz -- [--quick] [--budget SECONDS] [--seed N] [--only TARGET] [--path P] [--stats]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${k}`);
@@ -98,6 +101,9 @@ async function main(): Promise<void> {
       console.log(`     ${r.error?.split("\n").slice(0, 12).join("\n     ")}`);
     }
   }
+  if (args.stats)
+    for (const [k, n] of [...outcomeStats].sort((x, y) => x[0].localeCompare(y[0])))
+      console.log(`  ${k}: ${n}`);
   const summary = {
     seed: args.seed,
     budgetSeconds: args.budgetS,
