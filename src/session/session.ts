@@ -140,6 +140,7 @@ export class Session {
     void this.#acceptBiLoop();
     void this.#acceptUniLoop();
     void this.#readUpdates();
+    void this.#watchSessionStreamStop();
   }
 
   /** The transport this session runs on (its stats feed the bitrate monitor). @internal */
@@ -385,6 +386,16 @@ export class Session {
         e instanceof StreamError ? `session stream reset (${e.code})` : "bad SESSION_UPDATE",
       );
     }
+  }
+
+  /** STOP_SENDING on the session stream ends the session with ProtocolViolation (3), as gomoqt does when the
+   *  session stream's context ends (gomoqt.md §1.5 step 6). */
+  async #watchSessionStreamStop(): Promise<void> {
+    const code = await this.#sessionStream.send.stopped;
+    if (code === undefined) return;
+    await this.#settle();
+    if (!this.signal.aborted)
+      this.#violation(SessionErrorCode.ProtocolViolation, `session stream stopped by the peer (${code})`);
   }
 
   /** Give a closing transport a moment to report how it closed before judging a stream failure. */

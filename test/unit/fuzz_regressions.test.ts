@@ -2,7 +2,13 @@
  *  counterexample and named after what went wrong. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SessionError, TrackMux, acceptTransport, newMemoryTransportPair } from "../../src/index.js";
+import {
+  SessionError,
+  SessionErrorCode,
+  TrackMux,
+  acceptTransport,
+  newMemoryTransportPair,
+} from "../../src/index.js";
 import { ScriptedPeer } from "../support/scripted_peer.js";
 import { rejection } from "./helpers.js";
 
@@ -34,3 +40,14 @@ test(
     await session.closed;
   },
 );
+
+test("STOP_SENDING on the session stream closes the session with ProtocolViolation (3)", T, async () => {
+  // Found while fixing the updateBitrate case above: the session kept running with a session stream that could no
+  // longer carry SESSION_UPDATE; gomoqt closes with 3 when the session stream's context ends.
+  const { peer, session } = await libServer();
+  peer.session!.recv.stop(7);
+  assert.equal((await peer.closed).closeCode, SessionErrorCode.ProtocolViolation);
+  const e = await session.closed;
+  assert.equal(e?.code, SessionErrorCode.ProtocolViolation);
+  assert.equal(e?.remote, false);
+});
