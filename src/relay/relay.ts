@@ -81,8 +81,20 @@ let nextPeerId = 1;
 class Peer {
   readonly id = nextPeerId++;
   readonly mux = new TrackMux();
+  /** Aborted when the session ends (or its setup fails). */
+  readonly ctrl = new AbortController();
   session: Session | undefined;
   constructor(readonly path: string) {}
+
+  /** Announce `ann` in this session's mux view. The mux gets its own announcement, ended with `ann` or with the
+   *  session, so a closed session leaves nothing registered on the long-lived `ann`. */
+  announce(ann: Announcement, handler: TrackHandler): void {
+    if (this.ctrl.signal.aborted) return;
+    const [mine, end] = newAnnouncement(this.ctrl.signal, ann.broadcastPath);
+    const stop = ann.afterFunc(end);
+    mine.afterFunc(() => stop());
+    this.mux.announce(mine, handler);
+  }
 }
 
 /** One upstream subscription and its downstreams. */
@@ -211,7 +223,7 @@ class Source implements TrackHandler {
         t.close();
       }
     });
-    for (const p of peers) if (p !== this.peer) p.mux.announce(ann, this);
+    for (const p of peers) if (p !== this.peer) p.announce(ann, this);
   }
 
   /** End downstream (ENDED to listeners, subscriptions reset with `code`). */
@@ -347,7 +359,7 @@ export class Relay {
     for (const list of this.#sources.values()) {
       const src = list[list.length - 1];
       const ann = src?.active;
-      if (src && ann) peer.mux.announce(ann, src);
+      if (src && ann) peer.announce(ann, src);
     }
     this.#peers.add(peer);
     let session: Session;
@@ -355,6 +367,7 @@ export class Relay {
       session = await accept(w, r, peer.mux);
     } catch (e) {
       this.#peers.delete(peer);
+      peer.ctrl.abort();
       throw e;
     }
     peer.session = session;
@@ -362,6 +375,7 @@ export class Relay {
     this.#log(`session #${peer.id} open (path ${r.path})`);
     void session.closed.then((err) => {
       this.#peers.delete(peer);
+      peer.ctrl.abort();
       this.#log(`session #${peer.id} closed${err ? `: ${err.message}` : ""}`);
     });
     void this.#watchAnnouncements(peer, session);
