@@ -2,6 +2,7 @@
  *  counterexample and named after what went wrong. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   SessionError,
   SessionErrorCode,
@@ -11,6 +12,7 @@ import {
 } from "../../src/index.js";
 import { ScriptedPeer } from "../support/scripted_peer.js";
 import { rejection } from "./helpers.js";
+import { runScenario, scenario } from "../../fuzz/session.js";
 
 const T = { timeout: 10_000 };
 
@@ -51,3 +53,12 @@ test("STOP_SENDING on the session stream closes the session with ProtocolViolati
   assert.equal(e?.code, SessionErrorCode.ProtocolViolation);
   assert.equal(e?.remote, false);
 });
+
+// The session fuzz targets themselves, on fixed seeds, so the harness and its invariants keep running in CI.
+for (const role of ["server", "client"] as const)
+  test(`session fuzz target (${role}), 40 fixed-seed scripts`, { timeout: 60_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, (sc) => runScenario(role, sc)),
+      { seed: 20260101, numRuns: 40 },
+    );
+  });
