@@ -127,6 +127,13 @@ export interface ConnectOptions {
   /** WebTransport subprotocols to offer. */
   protocols?: Array<string>
   maxStreams?: number
+  /** WebTransport: an Origin header to send (none by default: a non-browser client). */
+  origin?: string
+  /**
+   * WebTransport: "full" (default) or "minimal" — only H3_DATAGRAM in our SETTINGS, like webtransport-go's
+   * client (a test mode for server leniency).
+   */
+  h3Settings?: string
 }
 
 /**
@@ -184,8 +191,9 @@ export interface ReadResult {
 }
 
 /**
- * A send-side failure, as a value: `kind` is "stopped" (peer STOP_SENDING, `code` set when it decoded), "reset"
- * (stream already reset or finished locally) or "closed" (the session is gone).
+ * A send-side failure, as a value: `kind` is "stopped" (peer STOP_SENDING, `code` set when it decoded: a
+ * WebTransport code outside the application range leaves it unset), "reset" (stream already reset or finished
+ * locally) or "closed" (the session is gone).
  */
 export interface WriteFailure {
   kind: string

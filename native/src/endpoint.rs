@@ -1,5 +1,5 @@
-//! Endpoints: a server on one UDP port that dispatches by ALPN (h3 → WebTransport via web-transport-quinn, anything
-//! else → raw QUIC), and client connect for both.
+//! Endpoints: a server on one UDP port that dispatches by ALPN (h3 → WebTransport over our HTTP/3 layer, `h3.rs`;
+//! anything else → raw QUIC), and client connect for both.
 //!
 //! Handshakes run concurrently in their own tasks and queue finished ones on a bounded channel (no unbounded
 //! buffering when JS accepts slowly). Teardown rule (lib.rs): futures own clones.
@@ -12,8 +12,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use tokio::sync::mpsc;
 
+use crate::h3::{self, SettingsMode, H3};
 use crate::session::NativeSession;
 use crate::tls::{self, ALPN_H3, ALPN_MOQ};
+use crate::wt::Session;
 
 const DEFAULT_MAX_STREAMS: u32 = 1024;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,8 +35,9 @@ pub struct ListenOptions {
 }
 
 enum Pending {
-    Raw(web_transport_quinn::Session),
-    Web(web_transport_quinn::Request),
+    Raw(quinn::Connection),
+    /// An HTTP/3 connection with its (unanswered) CONNECT request.
+    Web(Arc<H3>, h3::Request),
 }
 
 /// A handshaken connection waiting for the application's decision (`accept` / `reject`).
@@ -55,24 +58,32 @@ fn negotiated_alpn(conn: &quinn::Connection) -> Option<String> {
     String::from_utf8(data.protocol?).ok()
 }
 
+/// The HTTP/3 handshake of a server connection: our SETTINGS out, the first CONNECT request in.
+async fn h3_handshake(conn: quinn::Connection) -> std::result::Result<(Arc<H3>, h3::Request), String> {
+    let (h3, mut requests) = H3::start(conn, true, SettingsMode::Full).await?;
+    // Later requests on this connection are refused once `requests` is dropped (one session per connection).
+    let req = requests.recv().await.ok_or("connection ended before a CONNECT request")?;
+    Ok((h3, req))
+}
+
 async fn handshake(incoming: quinn::Incoming) -> Option<NativeIncoming> {
     let conn = incoming.await.ok()?;
     let remote = conn.remote_address().to_string();
     let alpn = negotiated_alpn(&conn)?;
     if alpn == ALPN_H3 {
-        let req = match tokio::time::timeout(HANDSHAKE_TIMEOUT, web_transport_quinn::Request::accept(conn.clone())).await {
-            Ok(Ok(req)) => req,
+        let (h3, req) = match tokio::time::timeout(HANDSHAKE_TIMEOUT, h3_handshake(conn.clone())).await {
+            Ok(Ok(r)) => r,
             _ => {
-                conn.close(0u32.into(), b"webtransport handshake failed");
+                conn.close(h3::H3_NO_ERROR.into(), b"webtransport handshake failed");
                 return None;
             }
         };
-        let url = req.url.to_string();
-        let path = req.url.path().to_string();
-        let origin = req.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let protocols = req.protocols.clone();
+        let url = req.request.url.to_string();
+        let path = req.request.url.path().to_string();
+        let origin = req.request.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let protocols = req.request.protocols.clone();
         Some(NativeIncoming {
-            pending: Arc::new(Mutex::new(Some(Pending::Web(req)))),
+            pending: Arc::new(Mutex::new(Some(Pending::Web(h3, req)))),
             protocol: alpn,
             url,
             path,
@@ -82,7 +93,7 @@ async fn handshake(incoming: quinn::Incoming) -> Option<NativeIncoming> {
         })
     } else {
         Some(NativeIncoming {
-            pending: Arc::new(Mutex::new(Some(Pending::Raw(web_transport_quinn::Session::raw(conn))))),
+            pending: Arc::new(Mutex::new(Some(Pending::Raw(conn)))),
             protocol: alpn,
             url: String::new(),
             path: String::new(),
@@ -132,15 +143,16 @@ impl NativeIncoming {
         env.spawn_future(async move {
             let session = match pending {
                 None => return Err(Error::new(Status::GenericFailure, "EDECIDED: already accepted or rejected")),
-                Some(Pending::Raw(s)) => s,
-                Some(Pending::Web(req)) => {
-                    let mut resp = web_transport_quinn::proto::ConnectResponse::OK;
-                    if let Some(p) = subprotocol {
-                        resp = resp.with_protocol(p);
+                Some(Pending::Raw(conn)) => Session::raw(conn),
+                Some(Pending::Web(h3, mut req)) => {
+                    let closed = |e: String| Error::new(Status::GenericFailure, format!("ECLOSED: {e}"));
+                    if let Some(p) = &subprotocol {
+                        if !req.request.protocols.contains(p) {
+                            return Err(closed(format!("subprotocol {p:?} was not offered by the client")));
+                        }
                     }
-                    req.respond(resp)
-                        .await
-                        .map_err(|e| Error::new(Status::GenericFailure, format!("ECLOSED: {e}")))?
+                    h3::respond(&mut req.send, 200, subprotocol.clone()).await.map_err(closed)?;
+                    Session::web(h3, req.send, req.recv, subprotocol)
                 }
             };
             Ok(NativeSession::new(session, protocol, url, path, origin, None))
@@ -154,14 +166,15 @@ impl NativeIncoming {
         env.spawn_future(async move {
             match pending {
                 None => {}
-                Some(Pending::Raw(s)) => s.close(status, b"rejected"),
-                Some(Pending::Web(req)) => {
-                    let conn = req.conn().clone();
-                    let code = http::StatusCode::from_u16(status as u16).unwrap_or(http::StatusCode::FORBIDDEN);
-                    let _ = req.reject(code).await;
+                Some(Pending::Raw(conn)) => conn.close(status.into(), b"rejected"),
+                Some(Pending::Web(h3, mut req)) => {
+                    let status = if (400..600).contains(&status) { status as u16 } else { 403 };
+                    if h3::respond(&mut req.send, status, None).await.is_ok() {
+                        let _ = req.send.finish();
+                    }
                     // Let the response reach the peer before the connection goes.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), conn.closed()).await;
-                    conn.close(0u32.into(), b"rejected");
+                    let _ = tokio::time::timeout(Duration::from_secs(1), h3.conn.closed()).await;
+                    h3.conn.close(h3::H3_NO_ERROR.into(), b"rejected");
                 }
             }
             Ok(())
@@ -259,6 +272,11 @@ pub struct ConnectOptions {
     /// WebTransport subprotocols to offer.
     pub protocols: Option<Vec<String>>,
     pub max_streams: Option<u32>,
+    /// WebTransport: an Origin header to send (none by default: a non-browser client).
+    pub origin: Option<String>,
+    /// WebTransport: "full" (default) or "minimal" — only H3_DATAGRAM in our SETTINGS, like webtransport-go's
+    /// client (a test mode for server leniency).
+    pub h3_settings: Option<String>,
 }
 
 fn conn_err(e: impl std::fmt::Display) -> Error {
@@ -275,6 +293,8 @@ pub fn connect<'env>(env: &'env Env, url: String, opts: Option<ConnectOptions>) 
         insecure: None,
         protocols: None,
         max_streams: None,
+        origin: None,
+        h3_settings: None,
     });
     let parsed = url::Url::parse(&url).map_err(|e| Error::new(Status::InvalidArg, format!("bad url: {e}")))?;
     let alpn = opts.alpn.clone().unwrap_or_else(|| ALPN_H3.to_string());
@@ -285,6 +305,12 @@ pub fn connect<'env>(env: &'env Env, url: String, opts: Option<ConnectOptions>) 
     };
     let config = tls::client_config(&alpn, &tls_opts, opts.max_streams.unwrap_or(DEFAULT_MAX_STREAMS))?;
     let protocols = opts.protocols.clone().unwrap_or_default();
+    let origin = opts.origin.clone();
+    let mode = match opts.h3_settings.as_deref() {
+        None | Some("full") => SettingsMode::Full,
+        Some("minimal") => SettingsMode::Minimal,
+        Some(o) => return Err(Error::new(Status::InvalidArg, format!("h3Settings must be \"full\" or \"minimal\", got {o:?}"))),
+    };
     env.spawn_future(async move {
         let host = parsed.host_str().ok_or_else(|| conn_err("url has no host"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
@@ -298,12 +324,25 @@ pub fn connect<'env>(env: &'env Env, url: String, opts: Option<ConnectOptions>) 
         let endpoint = quinn::Endpoint::client(bind).map_err(conn_err)?;
         let conn = endpoint.connect_with(config, remote, &host).map_err(conn_err)?.await.map_err(conn_err)?;
         if alpn == ALPN_H3 {
-            let request = web_transport_quinn::proto::ConnectRequest::new(parsed.clone()).with_protocols(protocols);
-            let session = web_transport_quinn::Session::connect(conn, request).await.map_err(conn_err)?;
+            let attempt = async {
+                let (h3, _requests) = H3::start(conn.clone(), false, mode).await?;
+                let (send, recv, resp) = h3.request(parsed.clone(), protocols, origin.clone()).await?;
+                Ok::<_, String>(Session::web(h3, send, recv, resp.protocol))
+            };
+            let session = match tokio::time::timeout(HANDSHAKE_TIMEOUT, attempt).await {
+                Ok(Ok(s)) => s,
+                failed => {
+                    conn.close(h3::H3_NO_ERROR.into(), b"");
+                    return Err(match failed {
+                        Ok(Err(e)) => conn_err(e),
+                        _ => conn_err("webtransport handshake timed out"),
+                    });
+                }
+            };
             let path = parsed.path().to_string();
-            Ok(NativeSession::new(session, alpn, parsed.to_string(), path, None, Some(endpoint)))
+            Ok(NativeSession::new(session, alpn, parsed.to_string(), path, origin, Some(endpoint)))
         } else {
-            let session = web_transport_quinn::Session::raw(conn);
+            let session = Session::raw(conn);
             Ok(NativeSession::new(session, alpn, String::new(), String::new(), None, Some(endpoint)))
         }
     })

@@ -25,3 +25,17 @@ where
         Poll::Pending => Ok(Either::B(env.spawn_future(fut)?)),
     }
 }
+
+/// Run a `'static` future inline up to its first wait (noop waker), and only if it has to wait hand it to the tokio
+/// runtime, which polls it again with a real waker. Saves a task spawn per incoming stream whose header is already
+/// buffered. Must be called inside the runtime.
+pub fn now_or_spawn<F>(fut: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let mut fut = Box::pin(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    if fut.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(fut);
+    }
+}

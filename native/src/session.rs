@@ -1,14 +1,13 @@
-//! One established session: raw QUIC (ALPN moq-00) or WebTransport over HTTP/3, behind web-transport-quinn's
-//! `Session`. Streams, datagrams, close with code + reason, the close info of whoever closed, and stats.
+//! One established session: raw QUIC (ALPN moq-00) or WebTransport over HTTP/3, behind our `wt::Session`. Streams, datagrams, close with code + reason, the close info of whoever closed, and stats.
 //!
 //! Transport only. Close info and stream outcomes are values. Teardown rule (lib.rs): futures own clones.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use web_transport_quinn::{SessionError, WebTransportError};
+
+use crate::wt::Session;
 
 use crate::fast::{now_or_promise, NowOr};
 use crate::stream::{NativeRecvStream, NativeSendStream};
@@ -37,8 +36,7 @@ pub struct NativeStats {
 }
 
 pub struct SessionShared {
-    session: web_transport_quinn::Session,
-    local_close: Mutex<Option<(u32, String)>>,
+    session: Session,
     // Keeps a client endpoint (its UDP socket) alive as long as the session.
     _endpoint: Option<quinn::Endpoint>,
 }
@@ -54,51 +52,19 @@ pub struct NativeSession {
 
 impl NativeSession {
     pub fn new(
-        session: web_transport_quinn::Session,
+        session: Session,
         protocol: String,
         url: String,
         path: String,
         origin: Option<String>,
         endpoint: Option<quinn::Endpoint>,
     ) -> Self {
-        Self {
-            inner: Arc::new(SessionShared { session, local_close: Mutex::new(None), _endpoint: endpoint }),
-            protocol,
-            url,
-            path,
-            origin,
-        }
+        Self { inner: Arc::new(SessionShared { session, _endpoint: endpoint }), protocol, url, path, origin }
     }
 }
 
-fn open_err(e: SessionError) -> Error {
+fn open_err(e: String) -> Error {
     Error::new(Status::GenericFailure, format!("ECLOSED: {e}"))
-}
-
-fn close_info(shared: &SessionShared, err: SessionError) -> CloseInfo {
-    if let Some((code, reason)) = shared.local_close.lock().ok().and_then(|g| g.clone()) {
-        return CloseInfo { code, reason, remote: false };
-    }
-    use quinn::ConnectionError as C;
-    match err {
-        SessionError::WebTransportError(WebTransportError::Closed(code, reason)) => {
-            CloseInfo { code, reason, remote: true }
-        }
-        SessionError::ConnectionError(C::ApplicationClosed(a)) => CloseInfo {
-            code: u32::try_from(a.error_code.into_inner()).unwrap_or(u32::MAX),
-            reason: String::from_utf8_lossy(&a.reason).into_owned(),
-            remote: true,
-        },
-        SessionError::ConnectionError(C::ConnectionClosed(c)) => CloseInfo {
-            code: u32::try_from(u64::from(c.error_code)).unwrap_or(u32::MAX),
-            reason: format!("transport: {}", String::from_utf8_lossy(&c.reason)),
-            remote: true,
-        },
-        SessionError::ConnectionError(C::Reset) => CloseInfo { code: 0, reason: "stateless reset".into(), remote: true },
-        SessionError::ConnectionError(C::TimedOut) => CloseInfo { code: 0, reason: "idle timeout".into(), remote: false },
-        SessionError::ConnectionError(C::LocallyClosed) => CloseInfo { code: 0, reason: String::new(), remote: false },
-        e => CloseInfo { code: 0, reason: e.to_string(), remote: false },
-    }
 }
 
 #[napi]
@@ -130,16 +96,12 @@ impl NativeSession {
     /// WebTransport: the subprotocol the server selected, when any.
     #[napi(getter)]
     pub fn subprotocol(&self) -> Option<String> {
-        if self.protocol == crate::tls::ALPN_H3 {
-            self.inner.session.protocol().map(str::to_owned)
-        } else {
-            None
-        }
+        self.inner.session.protocol()
     }
 
     #[napi(getter)]
     pub fn remote_address(&self) -> String {
-        self.inner.session.remote_address().to_string()
+        self.inner.session.conn.remote_address().to_string()
     }
 
     /// Open a bidi stream: synchronously when stream credit is available, else as a Promise.
@@ -148,7 +110,8 @@ impl NativeSession {
         let inner = self.inner.clone();
         now_or_promise(env, async move {
             let (s, r) = inner.session.open_bi().await.map_err(open_err)?;
-            Ok((NativeSendStream::new(s), NativeRecvStream::new(r)))
+            let web = inner.session.is_web();
+            Ok((NativeSendStream::new(s, web), NativeRecvStream::new(r, web)))
         })
     }
 
@@ -158,7 +121,7 @@ impl NativeSession {
         let inner = self.inner.clone();
         now_or_promise(env, async move {
             let s = inner.session.open_uni().await.map_err(open_err)?;
-            Ok(NativeSendStream::new(s))
+            Ok(NativeSendStream::new(s, inner.session.is_web()))
         })
     }
 
@@ -170,10 +133,8 @@ impl NativeSession {
     ) -> Result<NowOr<'env, Option<(NativeSendStream, NativeRecvStream)>>> {
         let inner = self.inner.clone();
         now_or_promise(env, async move {
-            Ok(match inner.session.accept_bi().await {
-                Ok((s, r)) => Some((NativeSendStream::new(s), NativeRecvStream::new(r))),
-                Err(_) => None,
-            })
+            let web = inner.session.is_web();
+            Ok(inner.session.accept_bi().await.map(|(s, r)| (NativeSendStream::new(s, web), NativeRecvStream::new(r, web))))
         })
     }
 
@@ -181,21 +142,18 @@ impl NativeSession {
     #[napi(ts_return_type = "NativeRecvStream | null | Promise<NativeRecvStream | null>")]
     pub fn accept_uni<'env>(&self, env: &'env Env) -> Result<NowOr<'env, Option<NativeRecvStream>>> {
         let inner = self.inner.clone();
-        now_or_promise(env, async move { Ok(inner.session.accept_uni().await.ok().map(NativeRecvStream::new)) })
+        now_or_promise(env, async move {
+            let web = inner.session.is_web();
+            Ok(inner.session.accept_uni().await.map(|r| NativeRecvStream::new(r, web)))
+        })
     }
 
     /// Close with an application code and reason (WebTransport: CLOSE_WEBTRANSPORT_SESSION capsule, then the
     /// connection; raw QUIC: CONNECTION_CLOSE). Idempotent; the first close wins.
     #[napi]
     pub fn close(&self, code: u32, reason: String) {
-        let already = self.inner.session.close_reason().is_some();
-        if let Ok(mut g) = self.inner.local_close.lock() {
-            if g.is_none() && !already {
-                *g = Some((code, reason.clone()));
-            }
-        }
-        let session = self.inner.session.clone();
-        napi::bindgen_prelude::within_runtime_if_available(move || session.close(code, reason.as_bytes()));
+        let inner = self.inner.clone();
+        napi::bindgen_prelude::within_runtime_if_available(move || inner.session.close(code, &reason));
     }
 
     /// Resolves once the session is closed, with who closed it and why. Never rejects.
@@ -203,17 +161,16 @@ impl NativeSession {
     pub fn closed<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, CloseInfo>> {
         let inner = self.inner.clone();
         env.spawn_future(async move {
-            let err = inner.session.closed().await;
-            Ok(close_info(&inner, err))
+            let c = inner.session.closed().await;
+            Ok(CloseInfo { code: c.code, reason: c.reason, remote: c.remote })
         })
     }
 
     /// Send one datagram; false when it could not be queued (too large, unsupported, closed).
     #[napi]
     pub fn send_datagram(&self, data: Uint8ArraySlice) -> bool {
-        let session = self.inner.session.clone();
-        let bytes = Bytes::copy_from_slice(&data);
-        napi::bindgen_prelude::within_runtime_if_available(move || session.send_datagram(bytes).is_ok())
+        let inner = self.inner.clone();
+        napi::bindgen_prelude::within_runtime_if_available(move || inner.session.send_datagram(&data))
     }
 
     /// Next datagram, or `null` once the session is closed.
@@ -221,7 +178,7 @@ impl NativeSession {
     pub fn read_datagram<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<Buffer>>> {
         let inner = self.inner.clone();
         env.spawn_future(async move {
-            Ok(inner.session.read_datagram().await.ok().map(|b| Buffer::from(Vec::<u8>::from(b))))
+            Ok(inner.session.read_datagram().await.map(|b| Buffer::from(Vec::<u8>::from(b))))
         })
     }
 
@@ -233,8 +190,7 @@ impl NativeSession {
     /// Snapshot of the connection statistics.
     #[napi]
     pub fn stats(&self) -> NativeStats {
-        let conn: &quinn::Connection = &self.inner.session;
-        let s = conn.stats();
+        let s = self.inner.session.conn.stats();
         let rtt = s.path.rtt.as_secs_f64();
         NativeStats {
             rtt_ms: rtt * 1000.0,

@@ -1,4 +1,5 @@
-//! Send and receive streams (quinn nouns, WebTransport-mapped codes). Transport only.
+//! Send and receive streams: quinn streams; on a WebTransport session their reset/stop codes are mapped to/from the
+//! HTTP/3 error space (`h3::code_to_wire` / `code_from_wire`), on raw QUIC they pass unchanged. Transport only.
 //!
 //! Send side: writes are poll-based under a short `std::sync::Mutex` (never held across an await), so `reset`,
 //! `set_priority` and `stopped` never queue behind a write blocked on flow control. `try_write` is a synchronous fast
@@ -9,38 +10,40 @@
 //! Teardown rule (lib.rs): futures own `Arc`s only.
 
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use web_transport_quinn::generic::poll::SendStream as PollSend;
-use web_transport_quinn::{ReadError, WriteError};
+use quinn::{ReadError, WriteError};
 
 use crate::cancel::Cancel;
+use crate::h3::{code_from_wire, code_to_wire};
 use crate::fast::{now_or_promise, NowOr};
 
-/// A send-side failure, as a value: `kind` is "stopped" (peer STOP_SENDING, `code` set when it decoded), "reset"
-/// (stream already reset or finished locally) or "closed" (the session is gone).
+/// A send-side failure, as a value: `kind` is "stopped" (peer STOP_SENDING, `code` set when it decoded: a
+/// WebTransport code outside the application range leaves it unset), "reset" (stream already reset or finished
+/// locally) or "closed" (the session is gone).
 #[napi(object)]
 pub struct WriteFailure {
     pub kind: String,
     pub code: Option<u32>,
 }
 
-fn write_failure(e: WriteError) -> WriteFailure {
+fn write_failure(e: WriteError, web: bool) -> WriteFailure {
     match e {
-        WriteError::Stopped(code) => WriteFailure { kind: "stopped".into(), code: Some(code) },
-        WriteError::InvalidStopped(_) => WriteFailure { kind: "stopped".into(), code: None },
-        WriteError::SessionError(_) => WriteFailure { kind: "closed".into(), code: None },
+        WriteError::Stopped(code) => WriteFailure { kind: "stopped".into(), code: code_from_wire(code, web) },
+        WriteError::ConnectionLost(_) | WriteError::ZeroRttRejected => WriteFailure { kind: "closed".into(), code: None },
         WriteError::ClosedStream => WriteFailure { kind: "reset".into(), code: None },
     }
 }
 
 pub struct SendShared {
-    stream: Mutex<web_transport_quinn::SendStream>,
+    stream: Mutex<quinn::SendStream>,
     cancel: Cancel,
+    /// WebTransport (codes mapped) or raw QUIC.
+    web: bool,
 }
 
 #[napi]
@@ -49,21 +52,21 @@ pub struct NativeSendStream {
 }
 
 impl NativeSendStream {
-    pub fn new(stream: web_transport_quinn::SendStream) -> Self {
-        Self { inner: Arc::new(SendShared { stream: Mutex::new(stream), cancel: Cancel::default() }) }
+    pub fn new(stream: quinn::SendStream, web: bool) -> Self {
+        Self { inner: Arc::new(SendShared { stream: Mutex::new(stream), cancel: Cancel::default(), web }) }
     }
 }
 
 /// Push `buf[*off..]` into quinn until it blocks; then FIN if asked. Called with the stream lock held.
 fn poll_push(
-    s: &mut web_transport_quinn::SendStream,
+    s: &mut quinn::SendStream,
     cx: &mut Context<'_>,
     buf: &[u8],
     off: &mut usize,
     fin: bool,
 ) -> Poll<std::result::Result<(), WriteError>> {
     while *off < buf.len() {
-        match PollSend::poll_write(s, cx, &buf[*off..]) {
+        match Pin::new(&mut *s).poll_write(cx, &buf[*off..]) {
             Poll::Ready(Ok(n)) => *off += n,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
@@ -112,7 +115,7 @@ impl NativeSendStream {
                 _ = inner.cancel.cancelled() => Err(WriteError::ClosedStream),
                 r = push => r,
             };
-            Ok(res.err().map(write_failure))
+            Ok(res.err().map(|e| write_failure(e, inner.web)))
         })
     }
 
@@ -121,7 +124,7 @@ impl NativeSendStream {
     pub fn reset(&self, code: u32) {
         self.inner.cancel.cancel();
         if let Ok(mut s) = self.inner.stream.lock() {
-            let _ = s.reset(code);
+            let _ = s.reset(code_to_wire(code, self.inner.web));
         }
     }
 
@@ -139,16 +142,13 @@ impl NativeSendStream {
     pub fn stopped<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<u32>>> {
         let inner = self.inner.clone();
         env.spawn_future(async move {
-            let closed = poll_fn(|cx| match inner.stream.lock() {
-                Ok(mut s) => PollSend::poll_closed(&mut *s, cx),
-                Err(_) => Poll::Ready(Ok(())),
-            });
+            // quinn's `stopped` future owns its handles: the stream lock is not held while it waits.
+            let Some(stopped) = inner.stream.lock().ok().map(|s| s.stopped()) else { return Ok(None) };
             let code = tokio::select! {
                 biased;
                 _ = inner.cancel.cancelled() => None,
-                r = closed => match r {
-                    Err(WriteError::Stopped(code)) => Some(code),
-                    Err(WriteError::InvalidStopped(_)) => Some(0),
+                r = stopped => match r {
+                    Ok(Some(code)) => Some(code_from_wire(code, inner.web).unwrap_or(0)),
                     _ => None,
                 },
             };
@@ -178,7 +178,8 @@ impl ReadResult {
 /// `max` bytes, FIN or an error: quinn hands out one chunk per received STREAM frame, so this makes one JS crossing
 /// carry many packets' worth of data. A terminal outcome found after some data rides along with that data.
 fn drain(
-    s: &mut web_transport_quinn::RecvStream,
+    s: &mut quinn::RecvStream,
+    web: bool,
     first: std::result::Result<Option<quinn::Chunk>, ReadError>,
     max: usize,
 ) -> ReadResult {
@@ -201,9 +202,13 @@ fn drain(
                 }
             }
             Ok(None) => out.fin = true,
-            Err(ReadError::Reset(code)) => out.reset_code = Some(code),
-            Err(ReadError::InvalidReset(_)) => out.error = Some("invalid-reset".into()),
-            Err(ReadError::SessionError(_)) | Err(ReadError::IllegalOrderedRead) => out.error = Some("closed".into()),
+            Err(ReadError::Reset(code)) => match code_from_wire(code, web) {
+                Some(code) => out.reset_code = Some(code),
+                None => out.error = Some("invalid-reset".into()),
+            },
+            Err(ReadError::ConnectionLost(_) | ReadError::IllegalOrderedRead | ReadError::ZeroRttRejected) => {
+                out.error = Some("closed".into())
+            }
             Err(ReadError::ClosedStream) => out.error = Some("stopped".into()),
         }
     }
@@ -214,8 +219,10 @@ fn drain(
 }
 
 pub struct RecvShared {
-    stream: tokio::sync::Mutex<web_transport_quinn::RecvStream>,
+    stream: tokio::sync::Mutex<quinn::RecvStream>,
     cancel: Cancel,
+    /// WebTransport (codes mapped) or raw QUIC.
+    web: bool,
 }
 
 #[napi]
@@ -224,8 +231,10 @@ pub struct NativeRecvStream {
 }
 
 impl NativeRecvStream {
-    pub fn new(stream: web_transport_quinn::RecvStream) -> Self {
-        Self { inner: Arc::new(RecvShared { stream: tokio::sync::Mutex::new(stream), cancel: Cancel::default() }) }
+    pub fn new(stream: quinn::RecvStream, web: bool) -> Self {
+        Self {
+            inner: Arc::new(RecvShared { stream: tokio::sync::Mutex::new(stream), cancel: Cancel::default(), web }),
+        }
     }
 }
 
@@ -247,7 +256,7 @@ impl NativeRecvStream {
                 Poll::Pending => return None,
             }
         };
-        Some(drain(&mut s, first, max))
+        Some(drain(&mut s, self.inner.web, first, max))
     }
 
     /// The next chunk (≤ `max` bytes, buffered chunks coalesced), FIN, reset or error: synchronously when one is
@@ -263,7 +272,7 @@ impl NativeRecvStream {
                 }
                 let max = max.max(1) as usize;
                 let first = s.read_chunk(max, true).await;
-                drain(&mut s, first, max)
+                drain(&mut s, inner.web, first, max)
             };
             Ok(tokio::select! {
                 biased;
@@ -281,13 +290,14 @@ impl NativeRecvStream {
             return;
         }
         self.inner.cancel.cancel();
+        let wire = code_to_wire(code, self.inner.web);
         if let Ok(mut s) = self.inner.stream.try_lock() {
-            let _ = s.stop(code);
+            let _ = s.stop(wire);
             return;
         }
         let inner = self.inner.clone();
         napi::bindgen_prelude::spawn(async move {
-            let _ = inner.stream.lock().await.stop(code);
+            let _ = inner.stream.lock().await.stop(wire);
         });
     }
 }

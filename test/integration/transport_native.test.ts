@@ -1,4 +1,4 @@
-// Native transport (napi addon over quinn / web-transport-quinn), over real loopback, for raw QUIC (moq-00) and
+// Native transport (napi addon over quinn with its own WebTransport/HTTP/3 layer), over real loopback, for raw QUIC (moq-00) and
 // WebTransport (h3): streams, FIN placement, reset/stop codes both ways, close info, many streams, backpressure, stats.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -12,6 +12,8 @@ import {
   type NativeListener,
   type NativeTransport,
 } from "../../src/transport/native/index.js";
+import { loadNative } from "../../src/transport/native/binding.js";
+import { NativeTransport as NativeSessionTransport } from "../../src/transport/native/transport.js";
 import { StreamError, TransportClosedError } from "../../src/transport/stream_error.js";
 import type { RecvStream, SendStream } from "../../src/transport/transport.js";
 
@@ -443,5 +445,47 @@ describe("native transport", { skip }, () => {
       l.close();
     }
     assert.equal(await l.accept(), null);
+  });
+
+  it("serves a WebTransport client whose SETTINGS carry only H3_DATAGRAM (no WebTransport settings, like webtransport-go)", async () => {
+    const accepted = listener.accept();
+    // The addon's own client in its "minimal" SETTINGS mode: H3_DATAGRAM=1 and nothing else.
+    const session = await loadNative().connect(`https://127.0.0.1:${listener.port}/lenient`, {
+      alpn: "h3",
+      certHashes: [cert.sha256],
+      h3Settings: "minimal",
+      origin: "https://example.test",
+    });
+    const client = new NativeSessionTransport(session);
+    const acc = await accepted;
+    assert.ok(acc);
+    const server = acc.transport;
+    try {
+      assert.equal(acc.protocol, "h3");
+      assert.equal(acc.path, "/lenient");
+      assert.equal(acc.origin, "https://example.test");
+      const bi = await client.openBi();
+      await bi.send.write(enc.encode("ping"), true);
+      const sbi = await server.acceptBi();
+      assert.ok(sbi);
+      assert.equal(dec.decode(await readAll(sbi.recv)), "ping");
+      await sbi.send.write(enc.encode("pong"), true);
+      assert.equal(dec.decode(await readAll(bi.recv)), "pong");
+      const uni = await server.openUni();
+      await uni.write(enc.encode("uni"), true);
+      const cuni = await client.acceptUni();
+      assert.ok(cuni);
+      assert.equal(dec.decode(await readAll(cuni)), "uni");
+      const reset = await client.openUni();
+      await reset.write(enc.encode("x"));
+      reset.reset(7);
+      const sreset = await server.acceptUni();
+      assert.ok(sreset);
+      await rejectsWith(readUntilError(sreset), 7, true);
+    } finally {
+      client.close(0x77, "done");
+    }
+    assert.deepEqual(await server.closed, { code: 0x77, reason: "done", remote: true });
+    assert.deepEqual(await client.closed, { code: 0x77, reason: "done", remote: false });
   });
 });

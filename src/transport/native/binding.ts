@@ -114,6 +114,11 @@ export interface NativeConnectOptions {
   insecure?: boolean;
   protocols?: string[];
   maxStreams?: number;
+  /** WebTransport: an Origin header to send (none by default). */
+  origin?: string;
+  /** WebTransport: "full" (default) or "minimal" (only H3_DATAGRAM in our SETTINGS, like webtransport-go's client;
+   *  a test mode for server leniency). */
+  h3Settings?: "full" | "minimal";
 }
 
 export interface NativeGeneratedCertificate {

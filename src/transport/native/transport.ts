@@ -2,7 +2,7 @@
  *
  *  Maps the addon's value outcomes once: peer RESET_STREAM / STOP_SENDING → `StreamError(code, remote: true)`, local
  *  reset/stop → `StreamError(code, remote: false)`, a gone session → `TransportClosedError` from the close info. The
- *  HTTP/3 code-space mapping for WebTransport happens in Rust (web-transport-quinn), so codes here are the u32
+ *  HTTP/3 code-space mapping for WebTransport happens in Rust (`native/src/h3.rs`), so codes here are the u32
  *  application codes both ways. Writes take the synchronous fast path (`tryWrite`) and await only what quinn could not
  *  accept now: that promise is the backpressure. Reads pull up to `READ_MAX_BYTES` per crossing.
  *  @module @internal */

@@ -1,0 +1,271 @@
+//! A session over one quinn connection: raw QUIC (plain quinn streams, codes unmapped) or a WebTransport session
+//! over HTTP/3 (`h3.rs`): streams prefixed with 0x41/0x54 + session id, datagrams with the quarter-stream-id prefix,
+//! close via the CLOSE_WEBTRANSPORT_SESSION capsule on the CONNECT stream.
+//!
+//! Close bookkeeping: the first close wins — ours (`close`) or the peer's (its capsule, or the end of its CONNECT
+//! stream, recorded by the capsule reader); a connection that ends otherwise is described by its connection error.
+//! Transport only; no future here borrows anything but an owned `Arc` (teardown rule, lib.rs).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use crate::h3::{self, ConnectEnd, H3};
+
+/// Who closed the session and why.
+#[derive(Clone, Debug)]
+pub struct Close {
+    pub code: u32,
+    pub reason: String,
+    pub remote: bool,
+}
+
+struct Web {
+    h3: Arc<H3>,
+    /// The CONNECT stream's id (the session id).
+    id: u64,
+    header_bi: Vec<u8>,
+    header_uni: Vec<u8>,
+    /// Quarter stream id, prefixed to every datagram (RFC 9297).
+    datagram_prefix: Vec<u8>,
+    /// Our side of the CONNECT stream; taken by `close` to send the capsule. Dropping it would end the session.
+    connect_send: Mutex<Option<quinn::SendStream>>,
+    protocol: Option<String>,
+    /// Set once the capsule reader has finished (its outcome, if any, is recorded).
+    reader_done: watch::Receiver<bool>,
+}
+
+pub struct Session {
+    pub conn: quinn::Connection,
+    web: Option<Web>,
+    outcome: Arc<Mutex<Option<Close>>>,
+}
+
+pub type Streams = (quinn::SendStream, quinn::RecvStream);
+
+impl Session {
+    pub fn raw(conn: quinn::Connection) -> Self {
+        Session { conn, web: None, outcome: Arc::new(Mutex::new(None)) }
+    }
+
+    /// A WebTransport session on an answered CONNECT stream. Starts the capsule reader.
+    pub fn web(
+        h3: Arc<H3>,
+        send: quinn::SendStream,
+        recv: quinn::RecvStream,
+        protocol: Option<String>,
+    ) -> Self {
+        let id = quinn::VarInt::from(send.id()).into_inner();
+        let mut header_bi = Vec::new();
+        h3::put_varint(&mut header_bi, 0x41);
+        h3::put_varint(&mut header_bi, id);
+        let mut header_uni = Vec::new();
+        h3::put_varint(&mut header_uni, 0x54);
+        h3::put_varint(&mut header_uni, id);
+        let mut datagram_prefix = Vec::new();
+        h3::put_varint(&mut datagram_prefix, id / 4);
+        let outcome = Arc::new(Mutex::new(None));
+        let (done_tx, done_rx) = watch::channel(false);
+        let conn = h3.conn.clone();
+        tokio::spawn(read_peer_close(conn.clone(), recv, outcome.clone(), done_tx));
+        Session {
+            conn,
+            web: Some(Web {
+                h3,
+                id,
+                header_bi,
+                header_uni,
+                datagram_prefix,
+                connect_send: Mutex::new(Some(send)),
+                protocol,
+                reader_done: done_rx,
+            }),
+            outcome,
+        }
+    }
+
+    pub fn is_web(&self) -> bool {
+        self.web.is_some()
+    }
+
+    /// The WebTransport subprotocol the server selected.
+    pub fn protocol(&self) -> Option<String> {
+        self.web.as_ref().and_then(|w| w.protocol.clone())
+    }
+
+    pub async fn open_bi(&self) -> Result<Streams, String> {
+        let (mut s, r) = self.conn.open_bi().await.map_err(|e| e.to_string())?;
+        if let Some(w) = &self.web {
+            // A fresh stream has credit for the few header bytes: this completes at once.
+            s.write_all(&w.header_bi).await.map_err(|e| e.to_string())?;
+        }
+        Ok((s, r))
+    }
+
+    pub async fn open_uni(&self) -> Result<quinn::SendStream, String> {
+        let mut s = self.conn.open_uni().await.map_err(|e| e.to_string())?;
+        if let Some(w) = &self.web {
+            s.write_all(&w.header_uni).await.map_err(|e| e.to_string())?;
+        }
+        Ok(s)
+    }
+
+    /// Next peer bidi stream, `None` once the session is gone.
+    pub async fn accept_bi(&self) -> Option<Streams> {
+        match &self.web {
+            None => self.conn.accept_bi().await.ok(),
+            Some(w) => w.h3.accept_bi(w.id).await,
+        }
+    }
+
+    pub async fn accept_uni(&self) -> Option<quinn::RecvStream> {
+        match &self.web {
+            None => self.conn.accept_uni().await.ok(),
+            Some(w) => w.h3.accept_uni(w.id).await,
+        }
+    }
+
+    /// Queue one datagram (WebTransport: behind the quarter-stream-id prefix). False when it cannot be queued.
+    pub fn send_datagram(&self, data: &[u8]) -> bool {
+        let bytes = match &self.web {
+            None => Bytes::copy_from_slice(data),
+            Some(w) => {
+                let mut b = Vec::with_capacity(w.datagram_prefix.len() + data.len());
+                b.extend_from_slice(&w.datagram_prefix);
+                b.extend_from_slice(data);
+                Bytes::from(b)
+            }
+        };
+        self.conn.send_datagram(bytes).is_ok()
+    }
+
+    /// Next datagram of this session (others are dropped), `None` once the connection is gone.
+    pub async fn read_datagram(&self) -> Option<Bytes> {
+        loop {
+            let d = self.conn.read_datagram().await.ok()?;
+            let Some(w) = &self.web else { return Some(d) };
+            if let Some((q, n)) = h3::get_varint(&d) {
+                if q == w.id / 4 {
+                    return Some(d.slice(n..));
+                }
+            }
+        }
+    }
+
+    pub fn max_datagram_size(&self) -> usize {
+        let prefix = self.web.as_ref().map_or(0, |w| w.datagram_prefix.len());
+        self.conn.max_datagram_size().unwrap_or(0).saturating_sub(prefix)
+    }
+
+    /// Close with `code` and `reason`; the first close (ours or the peer's) wins, later calls do nothing.
+    /// WebTransport: the capsule and FIN on the CONNECT stream, then the connection once the peer closed it in
+    /// response (or after max(3 RTT, 200 ms); the connection close carries the mapped code and reason too). Needs the tokio runtime context for the graceful part; without it
+    /// the connection closes at once with the mapped code and the reason.
+    pub fn close(&self, code: u32, reason: &str) {
+        if self.conn.close_reason().is_some() {
+            return;
+        }
+        {
+            let Ok(mut g) = self.outcome.lock() else { return };
+            if g.is_some() {
+                return;
+            }
+            *g = Some(Close { code, reason: reason.to_owned(), remote: false });
+        }
+        let Some(w) = &self.web else {
+            self.conn.close(quinn::VarInt::from_u32(code), reason.as_bytes());
+            return;
+        };
+        let wire = h3::code_to_wire(code, true);
+        let send = w.connect_send.lock().ok().and_then(|mut g| g.take());
+        let conn = self.conn.clone();
+        match (send, tokio::runtime::Handle::try_current()) {
+            (Some(send), Ok(rt)) => {
+                let reason = reason.to_owned();
+                rt.spawn(async move {
+                    let timeout = (conn.rtt() * 3).max(Duration::from_millis(200));
+                    let _ = tokio::time::timeout(timeout, send_close_capsule(&conn, send, code, &reason)).await;
+                    conn.close(wire, reason.as_bytes());
+                });
+            }
+            _ => conn.close(wire, reason.as_bytes()),
+        }
+    }
+
+    /// Resolves once the connection is closed: who closed the session and why.
+    pub async fn closed(&self) -> Close {
+        let err = self.conn.closed().await;
+        if let Some(w) = &self.web {
+            // The capsule reader finishes promptly once the connection is gone; its outcome may be the one to report.
+            let mut done = w.reader_done.clone();
+            let _ = tokio::time::timeout(Duration::from_millis(500), done.wait_for(|d| *d)).await;
+        }
+        if let Some(c) = self.outcome.lock().ok().and_then(|g| g.clone()) {
+            return c;
+        }
+        connection_close(err, self.is_web())
+    }
+}
+
+async fn send_close_capsule(conn: &quinn::Connection, mut send: quinn::SendStream, code: u32, reason: &str) {
+    if send.write_all(&h3::close_capsule_frame(code, reason)).await.is_err() || send.finish().is_err() {
+        return;
+    }
+    // Acknowledged is not enough: a browser may still be handing the capsule to its session when our
+    // CONNECTION_CLOSE lands, and then reports "connection lost". Peers close the connection themselves once they
+    // read the capsule (Chromium, this addon); wait for that, bounded by the caller's timeout.
+    conn.closed().await;
+}
+
+/// The capsule reader: the peer's close capsule (or the end of its CONNECT stream) closes the session, remotely.
+async fn read_peer_close(
+    conn: quinn::Connection,
+    mut recv: quinn::RecvStream,
+    outcome: Arc<Mutex<Option<Close>>>,
+    done: watch::Sender<bool>,
+) {
+    let end = h3::read_close_capsule(&mut recv).await;
+    let (code, reason) = match end {
+        ConnectEnd::Closed(code, reason) => (code, reason),
+        // The stream failing because the whole connection went is not the peer ending the session.
+        ConnectEnd::Ended if conn.close_reason().is_some() => {
+            done.send_replace(true);
+            return;
+        }
+        ConnectEnd::Ended => (0, String::new()),
+    };
+    let first = match outcome.lock() {
+        Ok(mut g) if g.is_none() => {
+            *g = Some(Close { code, reason: reason.clone(), remote: true });
+            true
+        }
+        _ => false,
+    };
+    done.send_replace(true);
+    if first {
+        conn.close(h3::code_to_wire(code, true), reason.as_bytes());
+    }
+}
+
+/// Describe a connection that ended without a recorded session close.
+fn connection_close(err: quinn::ConnectionError, web: bool) -> Close {
+    use quinn::ConnectionError as C;
+    match err {
+        C::ApplicationClosed(a) => {
+            let c = a.error_code.into_inner();
+            let code = if web { h3::session_code_from_wire(c) } else { u32::try_from(c).unwrap_or(u32::MAX) };
+            Close { code, reason: String::from_utf8_lossy(&a.reason).into_owned(), remote: true }
+        }
+        C::ConnectionClosed(c) => Close {
+            code: u32::try_from(u64::from(c.error_code)).unwrap_or(u32::MAX),
+            reason: format!("transport: {}", String::from_utf8_lossy(&c.reason)),
+            remote: true,
+        },
+        C::Reset => Close { code: 0, reason: "stateless reset".into(), remote: true },
+        C::TimedOut => Close { code: 0, reason: "idle timeout".into(), remote: false },
+        C::LocallyClosed => Close { code: 0, reason: String::new(), remote: false },
+        e => Close { code: 0, reason: e.to_string(), remote: false },
+    }
+}
