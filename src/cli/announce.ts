@@ -13,7 +13,7 @@ import {
   TLS_OPTIONS,
 } from "./common.js";
 
-export const ANNOUNCE_HELP = `usage: moqt announce URL PREFIX [--insecure | --cert-hash HEX]
+export const ANNOUNCE_HELP = `usage: moqt announce URL PREFIX [--token JWT] [--insecure | --cert-hash HEX]
 
 Print the broadcasts under PREFIX ("/" or "/a/b/") as they become active ("+ /path") and as they end ("- /path"),
 one per line, until interrupted or the session ends.
@@ -35,7 +35,7 @@ export async function announceMain(args: string[]): Promise<number> {
     throw new CliError(`prefix must be "/" or start and end with "/": ${JSON.stringify(prefix)}`, true);
 
   const client = makeClient(values);
-  const session = await dial(client, url, new TrackMux());
+  const session = await dial(client, url, new TrackMux(), values.token);
   let interrupted = false;
   const stopSignals = onSignal(() => {
     interrupted = true;

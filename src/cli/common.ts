@@ -1,7 +1,14 @@
 /** Shared pieces of the `moqt` subcommands: argument parsing, dialing, progress lines, errors.
  *  @module */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { Client, isMoqtError, type ClientOptions, type SessionConfig } from "../index.js";
+import {
+  Client,
+  isMoqtError,
+  SessionError,
+  SessionErrorCode,
+  type ClientOptions,
+  type SessionConfig,
+} from "../index.js";
 
 /** A user-facing error: printed without a stack, exit code 2 when `usage`. */
 export class CliError extends Error {
@@ -13,13 +20,16 @@ export class CliError extends Error {
   }
 }
 
-export const TLS_HELP = `  --insecure           skip certificate verification (development only)
+export const TLS_HELP = `  --token TOKEN        a relay auth token (JWT, from "moqt token"); sent as ?jwt=TOKEN in the URL (for moqt://
+                       in the setup path parameter, which gomoqt servers route on: use it with moqt relays only)
+  --insecure           skip certificate verification (development only)
   --cert-hash HEX      accept the server certificate with this SHA-256 (hex, as served at /certificate.sha256);
                        repeatable
   -q, --quiet          no progress on stderr
   -h, --help           this help`;
 
 export const TLS_OPTIONS = {
+  token: { type: "string" },
   insecure: { type: "boolean" },
   "cert-hash": { type: "string", multiple: true },
   quiet: { type: "boolean", short: "q" },
@@ -84,12 +94,28 @@ export function makeClient(
   return new Client({ tls, ...(config ? { config } : {}) });
 }
 
-/** Dial with a readable error. */
-export async function dial(client: Client, url: string, mux?: Parameters<Client["dial"]>[1]) {
+/** `url` with `?jwt=token` set (other query parameters kept). */
+export function withToken(url: string, token: string | undefined): string {
+  if (token === undefined) return url;
+  if (token === "" || /\s/.test(token)) throw new CliError("--token wants a JWT (no spaces)", true);
+  const u = new URL(url);
+  u.searchParams.set("jwt", token);
+  return u.href;
+}
+
+/** Dial (with `?jwt=token` when given) with a readable error that does not repeat the token. */
+export async function dial(client: Client, url: string, mux?: Parameters<Client["dial"]>[1], token?: string) {
+  const full = withToken(url, token);
   try {
-    return await client.dial(url, mux);
+    return await client.dial(full, mux);
   } catch (e) {
-    throw new CliError(`cannot connect to ${url}: ${describe(e)}`);
+    const hint =
+      e instanceof SessionError && e.code === SessionErrorCode.Unauthorized
+        ? token === undefined
+          ? " (the relay wants a token: --token)"
+          : " (the token was refused: bad signature, expired or malformed)"
+        : "";
+    throw new CliError(`cannot connect to ${url}: ${describe(e)}${hint}`);
   }
 }
 

@@ -1,10 +1,11 @@
-/** The `moqt` command: relay, pub, sub, announce.
+/** The `moqt` command: relay, pub, sub, announce, token.
  *  @module */
 import { announceMain, ANNOUNCE_HELP } from "./announce.js";
 import { CliError } from "./common.js";
 import { pubMain, PUB_HELP } from "./pub.js";
 import { relayMain, RELAY_HELP } from "./relay.js";
 import { subMain, SUB_HELP } from "./sub.js";
+import { tokenMain, TOKEN_HELP } from "./token.js";
 
 const HELP = `usage: moqt <command> [options]
 
@@ -15,6 +16,7 @@ commands:
   pub        publish stdin as a track, one frame per line
   sub        print a track's frames, one per line
   announce   list broadcasts under a prefix as they come and go
+  token      sign a relay auth token (for "moqt relay --auth-key" and "--token")
 
 Run "moqt <command> --help" for a command's options.
 
@@ -28,6 +30,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help:
   pub: { run: pubMain, help: PUB_HELP },
   sub: { run: subMain, help: SUB_HELP },
   announce: { run: announceMain, help: ANNOUNCE_HELP },
+  token: { run: tokenMain, help: TOKEN_HELP },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -17,7 +17,7 @@ import {
   TLS_OPTIONS,
 } from "./common.js";
 
-export const PUB_HELP = `usage: moqt pub URL BROADCAST_PATH TRACK [--group-frames N] [--insecure | --cert-hash HEX]
+export const PUB_HELP = `usage: moqt pub URL BROADCAST_PATH TRACK [--group-frames N] [--token JWT] [--insecure | --cert-hash HEX]
 
 Announce BROADCAST_PATH and publish stdin on TRACK: one frame per line (the newline is not sent), a new group every
 N frames. Every subscriber gets groups from where it joins; the latest group is kept, so a subscriber joining now
@@ -84,7 +84,7 @@ export async function pubMain(args: string[]): Promise<number> {
   });
 
   const client = makeClient(values);
-  const session = await dial(client, url, mux);
+  const session = await dial(client, url, mux, values.token);
   let interrupted = false;
   const stopSignals = onSignal(() => {
     interrupted = true;

@@ -1,12 +1,14 @@
 /** `moqt relay`: run a relay (WebTransport + raw QUIC on one UDP port) with its HTTP side.
  *  @module */
 import { readFileSync } from "node:fs";
-import { startRelay, type Relay } from "../relay/index.js";
+import { allowOrigins, keyFromFile, startRelay, type Relay, type RelayAuthKey } from "../relay/index.js";
 import { CliError, fmtBytes, onSignal, parse } from "./common.js";
 
 export const RELAY_HELP = `usage: moqt relay [--listen HOST:PORT] [--http HOST:PORT|off] [--cert FILE --key FILE] [--web DIR]
+                  [--auth-key FILE]... [--allow-origin ORIGIN]...
 
-Run a MoQ relay: every session may publish and subscribe; each track is subscribed upstream once and fanned out.
+Run a MoQ relay: sessions publish and subscribe; each track is subscribed upstream once and fanned out. Without
+--auth-key every session may publish and subscribe everything.
 
   --listen HOST:PORT   UDP address for WebTransport (https://) and raw QUIC (moqt://); default 127.0.0.1:4443
                        (port 0 picks a free port)
@@ -16,6 +18,18 @@ Run a MoQ relay: every session may publish and subscribe; each track is subscrib
                        (ECDSA P-256, 10 days), pinned by browsers through /certificate.sha256
   --key FILE           private key (PEM)
   --web DIR            static files to serve (default: the package's web/dist/)
+  --auth-key FILE      require a token (JWT, see "moqt token") verified by this key: an HS256 secret (file of
+                       >= 32 bytes, or an "oct" JWK), or an ES256 (P-256) / EdDSA (Ed25519) key as PEM or JWK
+                       (public or private; only the public half is used). Repeatable: any listed key will do.
+                       Clients send the token as ?jwt=TOKEN ("--token" in pub/sub/announce). A token grants
+                       "publish" and "subscribe" path prefixes until its "exp": setup without a valid token is
+                       refused with Unauthorized (0x2), a session is closed with 0x2 when its token expires,
+                       announcements outside "publish" are not relayed, subscriptions outside "subscribe" get
+                       Unauthorized (4) and announcements outside it are not shown
+  --allow-origin ORIGIN
+                       accept WebTransport requests from browser pages of ORIGIN only (e.g. https://example.com;
+                       repeatable; "*" = any); others get HTTP 403. Clients that send no Origin (non-browser)
+                       are let through. Default: any origin
   -v, --verbose        log sessions and broadcasts on stderr
   -q, --quiet          no progress on stderr
   -h, --help           this help
@@ -30,6 +44,8 @@ export async function relayMain(args: string[]): Promise<number> {
     cert: { type: "string" },
     key: { type: "string" },
     web: { type: "string" },
+    "auth-key": { type: "string", multiple: true },
+    "allow-origin": { type: "string", multiple: true },
     verbose: { type: "boolean", short: "v" },
     quiet: { type: "boolean", short: "q" },
     help: { type: "boolean", short: "h" },
@@ -48,6 +64,16 @@ export async function relayMain(args: string[]): Promise<number> {
       throw new CliError(`cannot read ${f}: ${e instanceof Error ? e.message : String(e)}`);
     }
   };
+  const authKeys: RelayAuthKey[] = (values["auth-key"] ?? []).map((f) => {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(f);
+    } catch (e) {
+      throw new CliError(`cannot read ${f}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return keyFromFile(bytes);
+  });
+  const origins = values["allow-origin"] ?? [];
   const verbose = values.verbose === true;
   const progressOn = process.stderr.isTTY === true && !values.quiet;
   let relay: Relay;
@@ -57,6 +83,8 @@ export async function relayMain(args: string[]): Promise<number> {
       http: values.http === "off" ? false : (values.http ?? "127.0.0.1:8080"),
       ...(values.cert !== undefined ? { cert: read(values.cert), key: read(values.key!) } : {}),
       ...(values.web !== undefined ? { webRoot: values.web } : {}),
+      ...(authKeys.length > 0 ? { auth: { keys: authKeys, required: true } } : {}),
+      ...(origins.length > 0 ? { checkOrigin: allowOrigins(origins) } : {}),
       ...(verbose
         ? { log: (l: string) => process.stderr.write(`${progressOn ? "\r\x1b[K" : ""}${l}\n`) }
         : {}),
@@ -75,7 +103,9 @@ export async function relayMain(args: string[]): Promise<number> {
     `MoQ URL:      ${moq}  (raw QUIC: ${moq.replace(/^https:/, "moqt:")})`,
     `cert sha256:  ${hash}${page ? `  (${page}certificate.sha256)` : ""}`,
     ...(page ? [`metrics:      ${page}metrics`] : []),
-    `try:          moqt sub ${moq} /demo text --insecure`,
+    `auth:         ${authKeys.length > 0 ? `token required (${authKeys.length} key${authKeys.length === 1 ? "" : "s"})` : "none (anyone may publish and subscribe)"}`,
+    ...(origins.length > 0 ? [`origins:      ${origins.join(" ")}`] : []),
+    `try:          moqt sub ${moq} /demo text --insecure${authKeys.length > 0 ? " --token TOKEN" : ""}`,
   ];
   process.stdout.write(lines.join("\n") + "\n");
 

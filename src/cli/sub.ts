@@ -25,7 +25,7 @@ import {
   TLS_OPTIONS,
 } from "./common.js";
 
-export const SUB_HELP = `usage: moqt sub URL BROADCAST_PATH TRACK [--insecure | --cert-hash HEX]
+export const SUB_HELP = `usage: moqt sub URL BROADCAST_PATH TRACK [--token JWT] [--insecure | --cert-hash HEX]
 
 Subscribe to TRACK of BROADCAST_PATH and write each frame's payload followed by a newline to stdout, group after
 group, until the track ends. Exit status 0 when the publisher ends the track cleanly, 1 on an error (message on
@@ -122,7 +122,7 @@ export async function subMain(args: string[]): Promise<number> {
     throw new CliError(`--wait wants seconds, got ${values.wait}`, true);
 
   const client = makeClient(values, { maxQueuedGroups: 1024 });
-  const session = await dial(client, url, new TrackMux());
+  const session = await dial(client, url, new TrackMux(), values.token);
   const progress = new Progress(`sub ${path} ${track}`, process.stderr.isTTY === true && !values.quiet);
   let stdoutGone = false;
   process.stdout.on("error", () => {

@@ -1,5 +1,5 @@
 /** Client: dials MoQ sessions by URL — `https://` over WebTransport, `moqt://` over raw QUIC (ALPN moq-00, with the
- *  path sent as setup parameter 0x01).
+ *  path, and the query if any, sent as setup parameter 0x01).
  *
  *  Transport-agnostic: the stack comes from a Connector installed by the entry point (native addon in Node, the
  *  browser's WebTransport in browsers). Spec: gomoqt.md §1.1, §2.2.
@@ -64,7 +64,9 @@ export class Client {
     else throw new ErrInvalidScheme(`moqt: unsupported URL scheme ${u.protocol} (use https:// or moqt://)`);
     if (!connector) throw new Error("moqt: no transport available on this platform");
     const transport = await connector(u, alpn, this.#opts.tls ?? {});
-    const path = u.pathname || "/";
+    // moqt://: the path parameter carries the query too ("/room?jwt=…"), which our Server splits off into
+    // SetupRequest.url. gomoqt routes on the exact path parameter, so only put a query in URLs for moqt servers.
+    const path = (u.pathname || "/") + (alpn === "moq-00" ? u.search : "");
     const session = await dialSession(transport, {
       path,
       sendPathParameter: alpn === "moq-00",

@@ -16,11 +16,28 @@
  *      new subscribe to that path now gets; their open groups are reset with GroupErrorCode.PublishAborted (5);
  *    - upstream group resets are passed on with the publisher's code (PublishAborted (5) when it was local);
  *    - a slow downstream's old groups are reset with GroupErrorCode.ExpiredGroup (3).
+ *  - Authentication (`auth` option; see auth.ts for the token format): every session needs a JWT in its URL query
+ *    (`?jwt=…`; over raw QUIC in the path parameter, which the client fills from a moqt:// URL's query), verified
+ *    with the configured keys, whose `publish`/`subscribe` path prefixes bind the session until it ends:
+ *    - a missing, badly signed, malformed or expired token: setup rejected with SessionErrorCode.Unauthorized (0x2);
+ *    - the token expires while the session is open: the session is closed with Unauthorized (0x2) at `exp`;
+ *    - the session announces a path outside `publish`: the announcement is ignored (not relayed to anyone);
+ *    - the session subscribes outside `subscribe`: SubscribeErrorCode.Unauthorized (4);
+ *    - the session's announcement listeners only ever see broadcasts inside `subscribe`.
+ *    Every refusal counts in `moqt_relay_auth_denied_total{kind="setup"|"expired"|"announce"|"subscribe"}`.
+ *    Without `auth` the relay is open: every session may publish and subscribe everything (the demo).
+ *  - Origins: `checkOrigin` vets the WebTransport Origin header; a refusal is HTTP 403 at the handshake.
  *  @module */
 import { X509Certificate } from "node:crypto";
 import { createServer, type Server as HttpServer } from "node:http";
 import { fileURLToPath } from "node:url";
-import { GroupError, GroupErrorCode, SubscribeError, SubscribeErrorCode } from "../errors.js";
+import {
+  GroupError,
+  GroupErrorCode,
+  SessionErrorCode,
+  SubscribeError,
+  SubscribeErrorCode,
+} from "../errors.js";
 import { Server } from "../server/server.js";
 import type { SessionConfig } from "../session/config.js";
 import type { Session } from "../session/session.js";
@@ -31,6 +48,7 @@ import type { BroadcastPath, TrackName } from "../track/path.js";
 import { TrackMux, type TrackHandler } from "../track/track_mux.js";
 import type { TrackReader } from "../track/track_reader.js";
 import type { TrackWriter } from "../track/track_writer.js";
+import { inScope, TokenError, TokenVerifier, type RelayAuthOptions, type TokenScope } from "./auth.js";
 import { Fanout, newFanoutCounters, type FanoutCounters, type FanoutLimits } from "./fanout.js";
 import { httpHandler } from "./http.js";
 import type { Metric } from "./metrics.js";
@@ -49,8 +67,11 @@ export interface RelayOptions {
   http?: string | false;
   /** Folder of static files served over HTTP. Default: the package's `web/dist/`. */
   webRoot?: string;
-  /** WebTransport Origin check; default: accept all. */
+  /** WebTransport Origin check (undefined: no Origin header, a non-browser client); a refusal answers HTTP 403.
+   *  Default: accept all. */
   checkOrigin?: (origin: string | undefined) => boolean;
+  /** JWT authentication (see the module comment and auth.ts). Omitted: anonymous, everything allowed. */
+  auth?: RelayAuthOptions;
   /** Session timeouts and caps. */
   config?: SessionConfig;
   /** Per-downstream memory bounds and the late-join cache cap. */
@@ -61,6 +82,8 @@ export interface RelayOptions {
 
 /** A snapshot of the relay's counters. */
 export interface RelayStats extends FanoutCounters {
+  /** Refusals by the auth checks, by kind. */
+  authDenied: AuthDeniedCounts;
   sessionsOpen: number;
   sessionsTotal: number;
   announcementsActive: number;
@@ -76,20 +99,59 @@ export interface RelayStats extends FanoutCounters {
   pendingFramesMax: number;
 }
 
+/** Refusals counted by kind: at setup (bad or missing token), sessions closed at their token's `exp`, ignored
+ *  announcements (outside `publish`), refused subscriptions (outside `subscribe`). */
+export interface AuthDeniedCounts {
+  setup: number;
+  expired: number;
+  announce: number;
+  subscribe: number;
+}
+
 let nextPeerId = 1;
+
+/** A session's mux view: refuses subscriptions outside the session's `subscribe` scope with Unauthorized (4). */
+class PeerMux extends TrackMux {
+  constructor(readonly peer: Peer) {
+    super();
+  }
+
+  override async serveTrack(tw: TrackWriter): Promise<void> {
+    if (!this.peer.maySubscribe(tw.broadcastPath)) {
+      this.peer.denied("subscribe", tw.broadcastPath);
+      await tw.closeWithError(SubscribeErrorCode.Unauthorized);
+      return;
+    }
+    await super.serveTrack(tw);
+  }
+}
 
 class Peer {
   readonly id = nextPeerId++;
-  readonly mux = new TrackMux();
+  readonly mux: TrackMux = new PeerMux(this);
   /** Aborted when the session ends (or its setup fails). */
   readonly ctrl = new AbortController();
   session: Session | undefined;
-  constructor(readonly path: string) {}
+  /** What the session may do; undefined: anything (anonymous relay). */
+  constructor(
+    readonly path: string,
+    readonly scope: TokenScope | undefined,
+    readonly denied: (kind: keyof AuthDeniedCounts, path: string) => void,
+  ) {}
 
-  /** Announce `ann` in this session's mux view. The mux gets its own announcement, ended with `ann` or with the
-   *  session, so a closed session leaves nothing registered on the long-lived `ann`. */
+  maySubscribe(path: string): boolean {
+    return this.scope === undefined || inScope(this.scope.subscribe, path);
+  }
+
+  mayPublish(path: string): boolean {
+    return this.scope === undefined || inScope(this.scope.publish, path);
+  }
+
+  /** Announce `ann` in this session's mux view (when inside its subscribe scope). The mux gets its own
+   *  announcement, ended with `ann` or with the session, so a closed session leaves nothing registered on the
+   *  long-lived `ann`. */
   announce(ann: Announcement, handler: TrackHandler): void {
-    if (this.ctrl.signal.aborted) return;
+    if (this.ctrl.signal.aborted || !this.maySubscribe(ann.broadcastPath)) return;
     const [mine, end] = newAnnouncement(this.ctrl.signal, ann.broadcastPath);
     const stop = ann.afterFunc(end);
     mine.afterFunc(() => stop());
@@ -256,7 +318,9 @@ export class Relay {
     bytesIn: 0,
     framesIn: 0,
     groupsIn: 0,
+    authDenied: { setup: 0, expired: 0, announce: 0, subscribe: 0 } as AuthDeniedCounts,
   };
+  #verifier: TokenVerifier | undefined;
   #log: (line: string) => void;
   #peers = new Set<Peer>();
   /** Per path: every still-active source, oldest first; the last one is announced. */
@@ -270,6 +334,7 @@ export class Relay {
     this.#opts = opts;
     this.limits = opts.limits ?? {};
     this.#log = opts.log ?? (() => {});
+    if (opts.auth) this.#verifier = new TokenVerifier(opts.auth.keys);
     this.server = new Server({
       addr: opts.listen ?? "127.0.0.1:4443",
       ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
@@ -353,8 +418,37 @@ export class Relay {
     return pem;
   }
 
+  /** The session's scope from its token (undefined: anonymous relay); throws TokenError when refused. */
+  async #authorize(r: SetupRequest): Promise<{ scope: TokenScope; expiresAt: number } | undefined> {
+    const auth = this.#opts.auth;
+    if (!this.#verifier || !auth) return undefined;
+    let token: string | null = null;
+    try {
+      token = new URL(r.url ?? r.path, "moqt://relay/").searchParams.get("jwt");
+    } catch {
+      throw new TokenError("malformed", "bad request URL");
+    }
+    if (!token && auth.required === false)
+      return { scope: auth.anonymous ?? { publish: [], subscribe: ["/"] }, expiresAt: Infinity };
+    return this.#verifier.verify(token).then((g) => ({ scope: g, expiresAt: g.expiresAt }));
+  }
+
+  #denied(peer: { id: number }, kind: keyof AuthDeniedCounts, path: string): void {
+    this.counters.authDenied[kind]++;
+    this.#log(`session #${peer.id}: ${kind} ${path} not allowed by its token`);
+  }
+
   async #setup(w: SetupResponseWriter, r: SetupRequest): Promise<void> {
-    const peer = new Peer(r.path);
+    let grant: { scope: TokenScope; expiresAt: number } | undefined;
+    try {
+      grant = await this.#authorize(r);
+    } catch (e) {
+      this.counters.authDenied.setup++;
+      this.#log(`setup refused (path ${r.path}): ${e instanceof Error ? e.message : String(e)}`);
+      await w.reject(SessionErrorCode.Unauthorized);
+      return;
+    }
+    const peer: Peer = new Peer(r.path, grant?.scope, (kind, path) => this.#denied(peer, kind, path));
     // The new session sees every broadcast announced so far (none of them are its own yet).
     for (const list of this.#sources.values()) {
       const src = list[list.length - 1];
@@ -378,7 +472,28 @@ export class Relay {
       peer.ctrl.abort();
       this.#log(`session #${peer.id} closed${err ? `: ${err.message}` : ""}`);
     });
+    if (grant && grant.expiresAt !== Infinity) this.#expireAt(peer, session, grant.expiresAt);
     void this.#watchAnnouncements(peer, session);
+  }
+
+  /** Close `session` with Unauthorized (0x2) when its token expires. */
+  #expireAt(peer: Peer, session: Session, at: number): void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      const left = at - Date.now();
+      if (left > 0) {
+        // setTimeout holds at most 2^31-1 ms: re-arm for long-lived tokens.
+        timer = setTimeout(arm, Math.min(left, 0x7fffffff));
+        timer.unref?.();
+        return;
+      }
+      if (session.signal.aborted) return;
+      this.counters.authDenied.expired++;
+      this.#log(`session #${peer.id}: token expired`);
+      void session.closeWithError(SessionErrorCode.Unauthorized, "token expired");
+    };
+    peer.ctrl.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    arm();
   }
 
   async #watchAnnouncements(peer: Peer, session: Session): Promise<void> {
@@ -396,6 +511,10 @@ export class Relay {
   #addSource(peer: Peer, ann: Announcement): void {
     if (!ann.isActive() || this.#closed) return;
     const path = ann.broadcastPath;
+    if (!peer.mayPublish(path)) {
+      peer.denied("announce", path);
+      return;
+    }
     const src = new Source(this, peer, ann);
     let list = this.#sources.get(path);
     if (!list) this.#sources.set(path, (list = []));
@@ -448,6 +567,7 @@ export class Relay {
     for (const p of this.#peers) if (p.session && !p.session.signal.aborted) open++;
     return {
       ...this.counters,
+      authDenied: { ...this.counters.authDenied },
       sessionsOpen: open,
       announcementsActive: active,
       broadcasts,
@@ -502,6 +622,14 @@ export class Relay {
         "Groups cancelled for a slow subscriber (ExpiredGroup).",
         s.groupsDropped,
       ),
+      {
+        name: "moqt_relay_auth_denied_total",
+        help:
+          "Refused by the auth checks: setup (bad or missing token), expired (session closed at exp), " +
+          "announce (outside publish, not relayed), subscribe (outside subscribe, Unauthorized).",
+        type: "counter",
+        samples: Object.entries(s.authDenied).map(([kind, value]) => ({ labels: { kind }, value })),
+      },
       g("moqt_relay_pending_bytes", "Frame bytes queued for subscribers, all downstreams.", s.pendingBytes),
       g("moqt_relay_pending_frames", "Frames queued for subscribers, all downstreams.", s.pendingFrames),
       g("moqt_relay_pending_bytes_max", "Largest frame-byte queue of one downstream now.", s.pendingBytesMax),
@@ -536,6 +664,23 @@ export async function startRelay(opts: RelayOptions = {}): Promise<Relay> {
     throw e;
   }
   return relay;
+}
+
+/** A `checkOrigin` for an allow-list of origins ("https://example.com", "http://localhost:8080"; "*" = any).
+ *  Browsers always send Origin, so a page served from another origin is refused (HTTP 403); a request without
+ *  Origin (a non-browser client such as `moqt sub`, which could send any Origin it liked) is let through. */
+export function allowOrigins(origins: readonly string[]): (origin: string | undefined) => boolean {
+  const norm = (o: string): string => {
+    try {
+      const u = new URL(o);
+      return u.origin === "null" ? o.toLowerCase() : u.origin.toLowerCase();
+    } catch {
+      return o.toLowerCase();
+    }
+  };
+  if (origins.includes("*")) return () => true;
+  const allowed = new Set(origins.map(norm));
+  return (origin) => origin === undefined || allowed.has(norm(origin));
 }
 
 /** Split "host:port" ("[::1]:8080", ":8080" = every interface). */

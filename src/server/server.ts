@@ -120,17 +120,20 @@ export class Server {
     for (;;) {
       const acc = await listener.accept();
       if (acc === null) return;
-      void this.#setup(acc.transport, acc.protocol === "h3" ? acc.path || "/" : undefined);
+      const wt = acc.protocol === "h3";
+      void this.#setup(acc.transport, wt ? acc.path || "/" : undefined, wt && acc.url ? acc.url : undefined);
     }
   }
 
   async #setup(
     transport: import("../transport/transport.js").Transport,
     path: string | undefined,
+    url: string | undefined,
   ): Promise<void> {
     try {
       const session = await acceptSession(transport, {
         ...(path !== undefined ? { path } : {}),
+        ...(url !== undefined ? { url } : {}),
         setupHandler: this.#opts.setupHandler ?? DefaultRouter,
         ...(this.#opts.config ? { config: this.#opts.config } : {}),
       });

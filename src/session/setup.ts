@@ -42,7 +42,11 @@ export const NextProtoMOQ = "moq-00";
 export const NextProtoH3 = "h3";
 
 export interface SetupRequest {
+  /** The session path, without any query (what SetupRouter routes on). */
   readonly path: string;
+  /** The full request, when known: the WebTransport CONNECT URL with its query on our Server; for raw QUIC the path
+   *  parameter as sent (path plus any `?query`). Undefined when the transport gave only a path. */
+  readonly url?: string;
   readonly versions: number[];
   readonly clientExtensions: Parameters;
 }
@@ -59,7 +63,8 @@ export interface SetupResponseWriter {
 export type SetupHandler = (w: SetupResponseWriter, r: SetupRequest) => void | Promise<void>;
 
 export interface DialOptions {
-  /** Session path; sent as parameter 0x01 when `sendPathParameter` (raw QUIC). Default "/". */
+  /** Session path; sent as parameter 0x01 when `sendPathParameter` (raw QUIC), with any `?query` (the Session's
+   *  `path` is the part before it). Default "/". */
   path?: string;
   versions?: number[];
   extensions?: Parameters;
@@ -74,6 +79,8 @@ export interface DialOptions {
 export interface AcceptOptions {
   /** The session path from the transport (the WebTransport URL path); raw QUIC takes parameter 0x01. */
   path?: string;
+  /** The full request URL from the transport (WebTransport, with its query), passed on as `SetupRequest.url`. */
+  url?: string;
   mux?: TrackMux;
   setupHandler?: SetupHandler | SetupRouter;
   setupTimeout?: number;
@@ -251,7 +258,7 @@ export async function dialSession(transport: Transport, opts: DialOptions = {}):
       sessionStream: stream,
       sessionReader: reader,
       version: ss.version,
-      path,
+      path: path.split("?")[0] || "/",
       versions,
       clientExtensions: params,
       serverExtensions: ss.parameters,
@@ -308,8 +315,24 @@ export async function acceptSession(transport: Transport, opts: AcceptOptions = 
         false,
         "session stream ended before SESSION_CLIENT",
       );
-    const path = opts.path ?? getStringParameter(sc.parameters, PARAM_PATH) ?? "/";
-    const request: SetupRequest = { path, versions: [...sc.versions], clientExtensions: sc.parameters };
+    // Raw QUIC: the path parameter may carry a query ("/room?jwt=…"); the path is what precedes it, `url` all of it.
+    let path: string;
+    let url: string | undefined;
+    if (opts.path !== undefined) {
+      path = opts.path;
+      url = opts.url;
+    } else {
+      const p = getStringParameter(sc.parameters, PARAM_PATH);
+      const q = p?.indexOf("?") ?? -1;
+      path = p === undefined ? "/" : q < 0 ? p : p.slice(0, q) || "/";
+      url = p;
+    }
+    const request: SetupRequest = {
+      path,
+      ...(url !== undefined ? { url } : {}),
+      versions: [...sc.versions],
+      clientExtensions: sc.parameters,
+    };
     w = new ResponseWriter(transport, stream, reader, request, config);
   } catch (e) {
     const err = mapSetupError(e);
