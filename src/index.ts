@@ -11,4 +11,14 @@ setConnector(nodeConnector);
 export * from "./core.js";
 export { Server, parseAddr, type ServerOptions } from "./server/server.js";
 export { generateCertificate, nativeAvailable, type DevCertificate } from "./transport/native/index.js";
-export { Relay, startRelay, PUBLISHER_GONE, type RelayOptions, type RelayStats } from "./relay/index.js";
+export {
+  Relay,
+  startRelay,
+  PUBLISHER_GONE,
+  signToken,
+  TokenVerifier,
+  allowOrigins,
+  type RelayOptions,
+  type RelayStats,
+  type TokenScope,
+} from "./relay/index.js";
