@@ -30,7 +30,8 @@ console.log(`discovered ${ann.broadcastPath}`);
 
 const track = await client.subscribe(ann.broadcastPath, "greetings");
 for await (const group of track) {
-  for await (const frame of group.frames()) console.log(`group ${group.groupSequence}: ${dec.decode(frame.body())}`);
+  for await (const frame of group.frames())
+    console.log(`group ${group.groupSequence}: ${dec.decode(frame.body())}`);
 }
 await client.closeWithError(moqt.SessionErrorCode.NoError, "done");
 await server.closed;
