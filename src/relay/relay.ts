@@ -581,6 +581,7 @@ export class Relay {
   /** The relay's metrics, for the Prometheus exposition. */
   metrics(): Metric[] {
     const s = this.stats();
+    const mem = process.memoryUsage();
     const g = (name: string, help: string, value: number): Metric => ({
       name,
       help,
@@ -637,6 +638,15 @@ export class Relay {
         "moqt_relay_pending_bytes_peak",
         "Largest frame-byte queue of one downstream since start.",
         s.maxPendingBytesSeen,
+      ),
+      // The process hosting the relay (for soaks and leak hunting).
+      g("process_resident_memory_bytes", "Resident set size of the process, bytes.", mem.rss),
+      g("nodejs_heap_used_bytes", "V8 heap in use, bytes.", mem.heapUsed),
+      g("nodejs_heap_total_bytes", "V8 heap allocated, bytes.", mem.heapTotal),
+      g(
+        "nodejs_external_memory_bytes",
+        "Memory of C++ objects bound to JS (incl. ArrayBuffers), bytes.",
+        mem.external,
       ),
     ];
   }
