@@ -155,9 +155,17 @@ export class Session {
 
   #onClosed(info: CloseInfo): SessionError | undefined {
     const local = this.#localClose;
+    // A connection that ended without an application close (idle timeout, stateless reset, transport error) is a
+    // failure, never a clean NoError close, whatever number the stack put in `code`.
     const err = local
       ? new SessionError(local.code, false, local.reason || undefined)
-      : new SessionError(info.code, info.remote, info.reason || undefined);
+      : info.failure
+        ? new SessionError(
+            SessionErrorCode.Internal,
+            info.remote,
+            `${info.failure}${info.reason ? `: ${info.reason}` : ""}`,
+          )
+        : new SessionError(info.code, info.remote, info.reason || undefined);
     if (!this.#ctrl.signal.aborted) this.#ctrl.abort(err);
     this.#cleanup();
     return err.code === SessionErrorCode.NoError ? undefined : err;

@@ -12,6 +12,9 @@ export interface CloseInfo {
   readonly reason: string;
   /** True when the peer closed; false when we did (or the local stack gave up). */
   readonly remote: boolean;
+  /** Set when the connection ended without an application close — "idle-timeout", "stateless-reset",
+   *  "transport-error", … — so `code` carries no application meaning and the session reports a failure. */
+  readonly failure?: string;
 }
 
 /** Connection statistics; a field is undefined when the stack does not track it. */

@@ -137,17 +137,22 @@ class W3CTransport implements Transport {
     this.closed = wt.closed.then(
       (info) => this.#setClosed(info?.closeCode ?? 0, info?.reason ?? ""),
       (e: unknown) => {
+        // `closed` rejects when the session ended abruptly (no CLOSE_WEBTRANSPORT_SESSION): a failure.
         const info = e as { closeCode?: number; reason?: string; message?: string };
-        return this.#setClosed(info?.closeCode ?? 0, info?.reason ?? info?.message ?? "transport failed");
+        return this.#setClosed(
+          info?.closeCode ?? 0,
+          info?.reason ?? info?.message ?? "transport failed",
+          "transport-error",
+        );
       },
     );
   }
 
-  #setClosed(code: number, reason: string): CloseInfo {
+  #setClosed(code: number, reason: string, failure?: string): CloseInfo {
     if (!this.#closeInfo) {
       this.#closeInfo = this.#localClose
         ? { code: this.#localClose.code, reason: this.#localClose.reason, remote: false }
-        : { code, reason, remote: true };
+        : { code, reason, remote: true, ...(failure ? { failure } : {}) };
     }
     return this.#closeInfo;
   }

@@ -45,6 +45,8 @@ export interface NativeCloseInfo {
   code: number;
   reason: string;
   remote: boolean;
+  /** Set when the connection ended without an application close (idle timeout, stateless reset, transport error). */
+  failure?: string | null;
 }
 
 export interface NativeStats {

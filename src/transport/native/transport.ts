@@ -178,8 +178,14 @@ export class NativeTransport implements Transport {
     this.path = session.path;
     this.origin = session.origin ?? undefined;
     this.closed = session.closed().then(
-      (i): CloseInfo => (this.#info = { code: i.code, reason: i.reason, remote: i.remote }),
-      (e: unknown): CloseInfo => (this.#info = { code: 0, reason: String(e), remote: false }),
+      (i): CloseInfo =>
+        (this.#info = {
+          code: i.code,
+          reason: i.reason,
+          remote: i.remote,
+          ...(i.failure ? { failure: i.failure } : {}),
+        }),
+      (e: unknown): CloseInfo => (this.#info = { code: 0, reason: String(e), remote: false, failure: "transport-error" }),
     );
   }
 
