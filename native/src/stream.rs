@@ -5,8 +5,10 @@
 //! `set_priority` and `stopped` never queue behind a write blocked on flow control. `try_write` is a synchronous fast
 //! path that hands bytes straight to quinn from the JS buffer; only the part quinn cannot take now is copied and
 //! awaited (`write`), and that promise resolving is the backpressure signal.
-//! Receive side: `read_chunk` under a `tokio::sync::Mutex`; `stop()` first sets the cancellation flag, which wakes a
-//! pending read (quinn's `read_chunk` is cancel-safe), then stops the stream. `try_read` polls once without waiting.
+//! Receive side: `read_chunk` under a `tokio::sync::Mutex`, after the outcome of a read made before the stream was
+//! handed out, if any (raw QUIC peer streams surface once readable: `wt.rs`); `stop()` first sets the cancellation
+//! flag, which wakes a pending read (quinn's `read_chunk` is cancel-safe), then stops the stream. `try_read` polls
+//! once without waiting.
 //! Teardown rule (lib.rs): futures own `Arc`s only.
 
 use std::future::{poll_fn, Future};
@@ -21,6 +23,7 @@ use quinn::{ReadError, WriteError};
 use crate::cancel::Cancel;
 use crate::h3::{code_from_wire, code_to_wire};
 use crate::fast::{now_or_promise, NowOr};
+use crate::wt::{FirstRead, PeerRecv};
 
 /// A send-side failure, as a value: `kind` is "stopped" (peer STOP_SENDING, `code` set when it decoded: a
 /// WebTransport code outside the application range leaves it unset), "reset" (stream already reset or finished
@@ -178,7 +181,7 @@ impl ReadResult {
 /// `max` bytes, FIN or an error: quinn hands out one chunk per received STREAM frame, so this makes one JS crossing
 /// carry many packets' worth of data. A terminal outcome found after some data rides along with that data.
 fn drain(
-    s: &mut quinn::RecvStream,
+    s: &mut RecvState,
     web: bool,
     first: std::result::Result<Option<quinn::Chunk>, ReadError>,
     max: usize,
@@ -195,8 +198,7 @@ fn drain(
                 }
                 buf.extend_from_slice(&chunk.bytes);
                 if buf.len() < max {
-                    let fut = pin!(s.read_chunk(max - buf.len(), true));
-                    if let Poll::Ready(r) = fut.poll(&mut cx) {
+                    if let Poll::Ready(r) = s.poll_next(&mut cx, max - buf.len()) {
                         next = Some(r);
                     }
                 }
@@ -218,8 +220,32 @@ fn drain(
     out
 }
 
+/// A receive stream and the outcome of a read made before it was handed out (`PeerRecv::first`), returned first.
+struct RecvState {
+    stream: quinn::RecvStream,
+    first: Option<FirstRead>,
+}
+
+impl RecvState {
+    /// The next outcome: the stored first one (a chunk longer than `max` is split, the rest kept), else quinn's
+    /// `read_chunk` polled with `cx`.
+    fn poll_next(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<FirstRead> {
+        match self.first.take() {
+            Some(Ok(Some(mut chunk))) if chunk.bytes.len() > max => {
+                let head = chunk.bytes.split_to(max);
+                let offset = chunk.offset;
+                chunk.offset += max as u64;
+                self.first = Some(Ok(Some(chunk)));
+                Poll::Ready(Ok(Some(quinn::Chunk { offset, bytes: head })))
+            }
+            Some(r) => Poll::Ready(r),
+            None => pin!(self.stream.read_chunk(max, true)).poll(cx),
+        }
+    }
+}
+
 pub struct RecvShared {
-    stream: tokio::sync::Mutex<quinn::RecvStream>,
+    stream: tokio::sync::Mutex<RecvState>,
     cancel: Cancel,
     /// WebTransport (codes mapped) or raw QUIC.
     web: bool,
@@ -231,9 +257,14 @@ pub struct NativeRecvStream {
 }
 
 impl NativeRecvStream {
-    pub fn new(stream: quinn::RecvStream, web: bool) -> Self {
+    pub fn new(recv: impl Into<PeerRecv>, web: bool) -> Self {
+        let PeerRecv { stream, first } = recv.into();
         Self {
-            inner: Arc::new(RecvShared { stream: tokio::sync::Mutex::new(stream), cancel: Cancel::default(), web }),
+            inner: Arc::new(RecvShared {
+                stream: tokio::sync::Mutex::new(RecvState { stream, first }),
+                cancel: Cancel::default(),
+                web,
+            }),
         }
     }
 }
@@ -249,12 +280,9 @@ impl NativeRecvStream {
         let mut s = self.inner.stream.try_lock().ok()?;
         let max = max.max(1) as usize;
         let mut cx = Context::from_waker(Waker::noop());
-        let first = {
-            let fut = pin!(s.read_chunk(max, true));
-            match fut.poll(&mut cx) {
-                Poll::Ready(r) => r,
-                Poll::Pending => return None,
-            }
+        let first = match s.poll_next(&mut cx, max) {
+            Poll::Ready(r) => r,
+            Poll::Pending => return None,
         };
         Some(drain(&mut s, self.inner.web, first, max))
     }
@@ -271,7 +299,7 @@ impl NativeRecvStream {
                     return ReadResult::error("stopped");
                 }
                 let max = max.max(1) as usize;
-                let first = s.read_chunk(max, true).await;
+                let first = poll_fn(|cx| s.poll_next(cx, max)).await;
                 drain(&mut s, inner.web, first, max)
             };
             Ok(tokio::select! {
@@ -292,12 +320,12 @@ impl NativeRecvStream {
         self.inner.cancel.cancel();
         let wire = code_to_wire(code, self.inner.web);
         if let Ok(mut s) = self.inner.stream.try_lock() {
-            let _ = s.stop(wire);
+            let _ = s.stream.stop(wire);
             return;
         }
         let inner = self.inner.clone();
         napi::bindgen_prelude::spawn(async move {
-            let _ = inner.stream.lock().await.stop(wire);
+            let _ = inner.stream.lock().await.stream.stop(wire);
         });
     }
 }

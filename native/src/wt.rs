@@ -2,6 +2,14 @@
 //! over HTTP/3 (`h3.rs`): streams prefixed with 0x41/0x54 + session id, datagrams with the quarter-stream-id prefix,
 //! close via the CLOSE_WEBTRANSPORT_SESSION capsule on the CONNECT stream.
 //!
+//! Peer streams surface in the order they become readable, on both kinds: WebTransport streams once their header is
+//! in (`h3.rs` routes them), raw QUIC streams once their first data, FIN or reset is in (`raw_accept_*`). Not in
+//! stream-id order: QUIC opens every lower-numbered stream implicitly when a frame for a higher one arrives, so
+//! id order would hand out streams whose bytes the sender has not even scheduled yet (a lower send priority, e.g. an
+//! older group behind newer ones), and a consumer that bounds how many streams may wait for their header (the MoQ
+//! session's `maxPendingStreams`) would fill up with those and stop accepting the streams that do carry data. The
+//! first read outcome of a raw stream rides along (`PeerRecv::first`) and is returned by its first read.
+//!
 //! Close bookkeeping: the first close wins — ours (`close`) or the peer's (its capsule, or the end of its CONNECT
 //! stream, recorded by the capsule reader); a connection that ends otherwise is described by its connection error.
 //! Transport only; no future here borrows anything but an owned `Arc` (teardown rule, lib.rs).
@@ -10,9 +18,32 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
+use crate::fast::now_or_spawn;
 use crate::h3::{self, ConnectEnd, H3};
+
+/// The outcome of a stream's first read, taken before the stream was handed out.
+pub type FirstRead = Result<Option<quinn::Chunk>, quinn::ReadError>;
+
+/// A peer stream's receive side, with the outcome of a read already made on it (raw QUIC: the read that showed it
+/// readable), to be returned before reading on.
+pub struct PeerRecv {
+    pub stream: quinn::RecvStream,
+    pub first: Option<FirstRead>,
+}
+
+impl From<quinn::RecvStream> for PeerRecv {
+    fn from(stream: quinn::RecvStream) -> Self {
+        PeerRecv { stream, first: None }
+    }
+}
+
+/// Raw QUIC: peer streams, queued as they become readable.
+struct Raw {
+    uni: tokio::sync::Mutex<mpsc::UnboundedReceiver<PeerRecv>>,
+    bi: tokio::sync::Mutex<mpsc::UnboundedReceiver<(quinn::SendStream, PeerRecv)>>,
+}
 
 /// Who closed the session and why.
 #[derive(Clone, Debug)]
@@ -40,14 +71,22 @@ struct Web {
 pub struct Session {
     pub conn: quinn::Connection,
     web: Option<Web>,
+    raw: Option<Raw>,
     outcome: Arc<Mutex<Option<Close>>>,
 }
 
 pub type Streams = (quinn::SendStream, quinn::RecvStream);
 
 impl Session {
+    /// A raw QUIC session. Starts the accept loops (needs the runtime context); they end with the connection or
+    /// when the session is dropped.
     pub fn raw(conn: quinn::Connection) -> Self {
-        Session { conn, web: None, outcome: Arc::new(Mutex::new(None)) }
+        let (uni_tx, uni_rx) = mpsc::unbounded_channel();
+        let (bi_tx, bi_rx) = mpsc::unbounded_channel();
+        tokio::spawn(raw_accept_uni(conn.clone(), uni_tx));
+        tokio::spawn(raw_accept_bi(conn.clone(), bi_tx));
+        let raw = Raw { uni: tokio::sync::Mutex::new(uni_rx), bi: tokio::sync::Mutex::new(bi_rx) };
+        Session { conn, web: None, raw: Some(raw), outcome: Arc::new(Mutex::new(None)) }
     }
 
     /// A WebTransport session on an answered CONNECT stream. Starts the capsule reader.
@@ -72,6 +111,7 @@ impl Session {
         tokio::spawn(read_peer_close(conn.clone(), recv, outcome.clone(), done_tx));
         Session {
             conn,
+            raw: None,
             web: Some(Web {
                 h3,
                 id,
@@ -112,18 +152,21 @@ impl Session {
         Ok(s)
     }
 
-    /// Next peer bidi stream, `None` once the session is gone.
-    pub async fn accept_bi(&self) -> Option<Streams> {
-        match &self.web {
-            None => self.conn.accept_bi().await.ok(),
-            Some(w) => w.h3.accept_bi(w.id).await,
+    /// Next peer bidi stream (in the order they become readable), `None` once the session is gone.
+    pub async fn accept_bi(&self) -> Option<(quinn::SendStream, PeerRecv)> {
+        match (&self.web, &self.raw) {
+            (Some(w), _) => w.h3.accept_bi(w.id).await.map(|(s, r)| (s, r.into())),
+            (None, Some(raw)) => raw.bi.lock().await.recv().await,
+            (None, None) => None,
         }
     }
 
-    pub async fn accept_uni(&self) -> Option<quinn::RecvStream> {
-        match &self.web {
-            None => self.conn.accept_uni().await.ok(),
-            Some(w) => w.h3.accept_uni(w.id).await,
+    /// Next peer uni stream (in the order they become readable), `None` once the session is gone.
+    pub async fn accept_uni(&self) -> Option<PeerRecv> {
+        match (&self.web, &self.raw) {
+            (Some(w), _) => w.h3.accept_uni(w.id).await.map(PeerRecv::from),
+            (None, Some(raw)) => raw.uni.lock().await.recv().await,
+            (None, None) => None,
         }
     }
 
@@ -206,6 +249,58 @@ impl Session {
             return c;
         }
         connection_close(err, self.is_web())
+    }
+}
+
+/// Raw QUIC: take every peer uni stream quinn accepts (stream-id order) and queue each once it is readable.
+async fn raw_accept_uni(conn: quinn::Connection, tx: mpsc::UnboundedSender<PeerRecv>) {
+    loop {
+        let recv = tokio::select! {
+            r = conn.accept_uni() => match r {
+                Ok(r) => r,
+                Err(_) => return,
+            },
+            _ = tx.closed() => return,
+        };
+        let tx = tx.clone();
+        now_or_spawn(async move {
+            if let Some(first) = first_read(recv, &tx).await {
+                let _ = tx.send(first);
+            }
+        });
+    }
+}
+
+/// Raw QUIC: as `raw_accept_uni`, for bidi streams (readable on their receive side).
+async fn raw_accept_bi(conn: quinn::Connection, tx: mpsc::UnboundedSender<(quinn::SendStream, PeerRecv)>) {
+    loop {
+        let (send, recv) = tokio::select! {
+            r = conn.accept_bi() => match r {
+                Ok(r) => r,
+                Err(_) => return,
+            },
+            _ = tx.closed() => return,
+        };
+        let tx = tx.clone();
+        now_or_spawn(async move {
+            if let Some(first) = first_read(recv, &tx).await {
+                let _ = tx.send((send, first));
+            }
+        });
+    }
+}
+
+/// Wait until `recv` is readable: its first chunk, FIN or reset, returned with the stream. `None` (the stream is
+/// dropped) when the connection went first or the session (the queue's receiver) is gone.
+async fn first_read<T>(mut recv: quinn::RecvStream, queue: &mpsc::UnboundedSender<T>) -> Option<PeerRecv> {
+    let first = tokio::select! {
+        biased;
+        r = recv.read_chunk(usize::MAX, true) => r,
+        _ = queue.closed() => return None,
+    };
+    match first {
+        Ok(_) | Err(quinn::ReadError::Reset(_)) => Some(PeerRecv { stream: recv, first: Some(first) }),
+        Err(_) => None,
     }
 }
 
