@@ -110,6 +110,11 @@ export interface CloseInfo {
   reason: string
   /** True when the peer closed (or reset) the connection; false when we did or the stack gave up (idle timeout). */
   remote: boolean
+  /**
+   * Set when the connection ended without an application close: "idle-timeout", "stateless-reset",
+   * "transport-error". `code` then carries no application meaning.
+   */
+  failure?: string
 }
 
 /** Connect to `url` (`https://host:port/path`; for raw QUIC the scheme is ignored and only host:port are used). */

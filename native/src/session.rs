@@ -18,6 +18,9 @@ pub struct CloseInfo {
     pub reason: String,
     /// True when the peer closed (or reset) the connection; false when we did or the stack gave up (idle timeout).
     pub remote: bool,
+    /// Set when the connection ended without an application close: "idle-timeout", "stateless-reset",
+    /// "transport-error". `code` then carries no application meaning.
+    pub failure: Option<String>,
 }
 
 /// Connection statistics. `bandwidthBps` is cwnd / smoothed RTT, in bits per second.
@@ -162,7 +165,7 @@ impl NativeSession {
         let inner = self.inner.clone();
         env.spawn_future(async move {
             let c = inner.session.closed().await;
-            Ok(CloseInfo { code: c.code, reason: c.reason, remote: c.remote })
+            Ok(CloseInfo { code: c.code, reason: c.reason, remote: c.remote, failure: c.failure })
         })
     }
 

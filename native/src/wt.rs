@@ -51,6 +51,8 @@ pub struct Close {
     pub code: u32,
     pub reason: String,
     pub remote: bool,
+    /// Set when the connection ended without an application close (idle timeout, stateless reset, transport error).
+    pub failure: Option<String>,
 }
 
 struct Web {
@@ -215,7 +217,7 @@ impl Session {
             if g.is_some() {
                 return;
             }
-            *g = Some(Close { code, reason: reason.to_owned(), remote: false });
+            *g = Some(Close { code, reason: reason.to_owned(), remote: false, failure: None });
         }
         let Some(w) = &self.web else {
             self.conn.close(quinn::VarInt::from_u32(code), reason.as_bytes());
@@ -333,7 +335,7 @@ async fn read_peer_close(
     };
     let first = match outcome.lock() {
         Ok(mut g) if g.is_none() => {
-            *g = Some(Close { code, reason: reason.clone(), remote: true });
+            *g = Some(Close { code, reason: reason.clone(), remote: true, failure: None });
             true
         }
         _ => false,
@@ -351,16 +353,17 @@ fn connection_close(err: quinn::ConnectionError, web: bool) -> Close {
         C::ApplicationClosed(a) => {
             let c = a.error_code.into_inner();
             let code = if web { h3::session_code_from_wire(c) } else { u32::try_from(c).unwrap_or(u32::MAX) };
-            Close { code, reason: String::from_utf8_lossy(&a.reason).into_owned(), remote: true }
+            Close { code, reason: String::from_utf8_lossy(&a.reason).into_owned(), remote: true, failure: None }
         }
         C::ConnectionClosed(c) => Close {
             code: u32::try_from(u64::from(c.error_code)).unwrap_or(u32::MAX),
             reason: format!("transport: {}", String::from_utf8_lossy(&c.reason)),
             remote: true,
+            failure: Some("transport-error".into()),
         },
-        C::Reset => Close { code: 0, reason: "stateless reset".into(), remote: true },
-        C::TimedOut => Close { code: 0, reason: "idle timeout".into(), remote: false },
-        C::LocallyClosed => Close { code: 0, reason: String::new(), remote: false },
-        e => Close { code: 0, reason: e.to_string(), remote: false },
+        C::Reset => Close { code: 0, reason: "stateless reset".into(), remote: true, failure: Some("stateless-reset".into()) },
+        C::TimedOut => Close { code: 0, reason: "idle timeout".into(), remote: false, failure: Some("idle-timeout".into()) },
+        C::LocallyClosed => Close { code: 0, reason: String::new(), remote: false, failure: None },
+        e => Close { code: 0, reason: e.to_string(), remote: false, failure: Some("transport-error".into()) },
     }
 }

@@ -18,6 +18,7 @@ import {
   GroupError,
   GroupErrorCode,
   SessionError,
+  SessionErrorCode,
   SubscribeError,
   TrackMux,
   nativeAvailable,
@@ -313,16 +314,13 @@ describe("kill and restart (SIGKILL, real loopback)", { skip, timeout: 120_000, 
       const [pubEnd, subEnd] = await Promise.all([ending(pubSession), ending(subSession)]);
       t.diagnostic(`publisher session (moqt://): ${pubEnd}`);
       t.diagnostic(`subscriber session (https://): ${subEnd}`);
-      // Known bug (native): quinn's idle timeout is reported as code 0, so `closed` resolves undefined as if the
-      // session had been closed cleanly. Marked todo until the native layer reports it as an error.
-      await t.test(
-        "an idle timeout is an error, not a NoError close",
-        { todo: "native maps quinn TimedOut to code 0 (NoError)" },
-        async () => {
-          assert.notEqual(await pubSession.closed, undefined);
-          assert.notEqual(await subSession.closed, undefined);
-        },
-      );
+      // An idle timeout is a failure (SessionError Internal, 1), never a clean NoError close.
+      for (const s of [pubSession, subSession]) {
+        const err = await s.closed;
+        assert.ok(err instanceof SessionError, `expected a SessionError, got ${String(err)}`);
+        assert.equal(err.code, SessionErrorCode.Internal);
+        assert.match(err.message, /idle-timeout|stateless-reset|transport-error/);
+      }
       t.diagnostic(`subscriber open group: ${await nextFrame}; subscriber track: ${await nextGroup}`);
       await until(() => pubWrites.length === 2);
       t.diagnostic(`publisher: ${pubWrites.join("; ")}`);

@@ -378,37 +378,36 @@ describe("native transport", { skip }, () => {
         }
       });
 
-      it(
-        "a peer stream is handed out once readable, not in stream-id order",
-        {
-          skip: mode.alpn === "h3" && "a WebTransport stream is readable at once: its header is data",
-          timeout: 10_000,
-        },
-        async () => {
-          const p = await pair();
-          try {
-            // QUIC opens stream `a` implicitly when `b`'s (higher-numbered) frame arrives; `a` has no bytes yet.
-            const a = await p.server.openUni();
-            const b = await p.server.openUni();
-            await b.write(enc.encode("b"), true);
-            const first = await p.client.acceptUni();
-            assert.ok(first);
-            assert.equal(dec.decode(await readAll(first)), "b");
-            // Readable by a reset alone, and by FIN alone.
-            const c = await p.server.openUni();
-            c.reset(9);
-            const second = await p.client.acceptUni();
-            assert.ok(second);
-            await rejectsWith(readUntilError(second), 9, true);
-            await a.finish();
-            const third = await p.client.acceptUni();
-            assert.ok(third);
-            assert.equal(await third.read(), null);
-          } finally {
-            await closeBoth(p);
-          }
-        },
-      );
+      // Raw QUIC only: a WebTransport stream is readable at once (its header is data), so the case does not arise.
+      if (mode.alpn !== "h3")
+        it(
+          "a peer stream is handed out once readable, not in stream-id order",
+          { timeout: 10_000 },
+          async () => {
+            const p = await pair();
+            try {
+              // QUIC opens stream `a` implicitly when `b`'s (higher-numbered) frame arrives; `a` has no bytes yet.
+              const a = await p.server.openUni();
+              const b = await p.server.openUni();
+              await b.write(enc.encode("b"), true);
+              const first = await p.client.acceptUni();
+              assert.ok(first);
+              assert.equal(dec.decode(await readAll(first)), "b");
+              // Readable by a reset alone, and by FIN alone.
+              const c = await p.server.openUni();
+              c.reset(9);
+              const second = await p.client.acceptUni();
+              assert.ok(second);
+              await rejectsWith(readUntilError(second), 9, true);
+              await a.finish();
+              const third = await p.client.acceptUni();
+              assert.ok(third);
+              assert.equal(await third.read(), null);
+            } finally {
+              await closeBoth(p);
+            }
+          },
+        );
 
       it(
         "uni streams through a 2 MB/s bottleneck, newest first: a reader that bounds streams awaiting their first byte keeps up, and every byte arrives",
