@@ -6,6 +6,13 @@
  *  `closed`. It never interprets the protocol on its own.
  *  @module */
 import {
+  TrackMux,
+  acceptTransport,
+  dialTransport,
+  newMemoryTransportPair,
+  type SessionConfig,
+} from "../../src/index.js";
+import {
   BiStreamType,
   ChunkBuffer,
   SessionClient,
@@ -247,4 +254,24 @@ export function streamPrefix<M>(type: number, codec: Codec<M>, m: M): Uint8Array
 /** Bytes from numbers, for hand-written wire input. */
 export function bytes(...b: number[]): Uint8Array {
   return Uint8Array.from(b);
+}
+
+/** The library as server (accepting with `mux`), the scripted peer as client, after a good setup. */
+export async function libServer(config: SessionConfig = {}, mux = new TrackMux(), windowBytes?: number) {
+  const [c, s] = newMemoryTransportPair(windowBytes ? { windowBytes } : {});
+  const peer = new ScriptedPeer(c);
+  const serverP = acceptTransport(s, { mux, config });
+  await peer.setupAsClient();
+  const session = await serverP;
+  return { peer, session, mux };
+}
+
+/** The library as client (dialing with `mux`), the scripted peer as server, after a good setup. */
+export async function libClient(config: SessionConfig = {}, mux = new TrackMux()) {
+  const [c, s] = newMemoryTransportPair();
+  const peer = new ScriptedPeer(s);
+  const clientP = dialTransport(c, { mux, config });
+  await peer.setupAsServer();
+  const session = await clientP;
+  return { peer, session, mux };
 }

@@ -17,7 +17,6 @@ import {
   dialTransport,
   newMemoryTransportPair,
   type Session,
-  type SessionConfig,
 } from "../../src/index.js";
 import {
   Announce,
@@ -33,7 +32,7 @@ import {
   Writer,
   encodeMessage,
 } from "../../src/wire/index.js";
-import { ScriptedPeer, bytes, streamPrefix } from "../support/scripted_peer.js";
+import { ScriptedPeer, bytes, streamPrefix, libClient, libServer } from "../support/scripted_peer.js";
 import { aborted, defer, enc, rejection } from "./helpers.js";
 
 const T = { timeout: 10_000 };
@@ -54,26 +53,6 @@ async function assertNothingEscaped(): Promise<void> {
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(escaped, [], `escaped: ${escaped.map(String).join("; ")}`);
-}
-
-/** The library as server (accepting with `mux`), the scripted peer as client, after a good setup. */
-async function libServer(config: SessionConfig = {}, mux = new TrackMux()) {
-  const [c, s] = newMemoryTransportPair();
-  const peer = new ScriptedPeer(c);
-  const serverP = acceptTransport(s, { mux, config });
-  await peer.setupAsClient();
-  const session = await serverP;
-  return { peer, session, mux };
-}
-
-/** The library as client (dialing with `mux`), the scripted peer as server, after a good setup. */
-async function libClient(config: SessionConfig = {}, mux = new TrackMux()) {
-  const [c, s] = newMemoryTransportPair();
-  const peer = new ScriptedPeer(s);
-  const clientP = dialTransport(c, { mux, config });
-  await peer.setupAsServer();
-  const session = await clientP;
-  return { peer, session, mux };
 }
 
 async function done(peer: ScriptedPeer, session: Session): Promise<void> {

@@ -17,7 +17,6 @@ import {
   dialTransport,
   newMemoryTransportPair,
   type Session,
-  type SessionConfig,
 } from "../../src/index.js";
 import { sessionCounters } from "../../src/session/session.js";
 import {
@@ -32,28 +31,8 @@ import {
   Writer,
   peekVarint,
 } from "../../src/wire/index.js";
-import { ScriptedPeer, bytes, streamPrefix } from "../support/scripted_peer.js";
+import { ScriptedPeer, bytes, libClient, libServer, streamPrefix } from "../support/scripted_peer.js";
 import { aborted, dec, enc, pair, rejection, type Pair } from "./helpers.js";
-
-/** The library as server (accepting with `mux`), the scripted peer as client, after a good setup. */
-async function libServer(config: SessionConfig = {}, mux = new TrackMux(), windowBytes?: number) {
-  const [c, s] = newMemoryTransportPair(windowBytes ? { windowBytes } : {});
-  const peer = new ScriptedPeer(c);
-  const serverP = acceptTransport(s, { mux, config });
-  await peer.setupAsClient();
-  const session = await serverP;
-  return { peer, session, mux };
-}
-
-/** The library as client (dialing with `mux`), the scripted peer as server, after a good setup. */
-async function libClient(config: SessionConfig = {}, mux = new TrackMux()) {
-  const [c, s] = newMemoryTransportPair();
-  const peer = new ScriptedPeer(s);
-  const clientP = dialTransport(c, { mux, config });
-  await peer.setupAsServer();
-  const session = await clientP;
-  return { peer, session, mux };
-}
 
 async function done(peer: ScriptedPeer, session: Session): Promise<void> {
   peer.close(0, "");
