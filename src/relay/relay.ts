@@ -213,7 +213,14 @@ class RelayTrack {
       await Promise.allSettled([...groups]);
       this.fanout.finish();
     } else if (!this.#closed) {
-      this.fanout.fail(failed instanceof SubscribeError && failed.remote ? failed.code : PUBLISHER_GONE);
+      // A publisher whose session is closing resets its streams as the close goes out (the reset can overtake the
+      // session close): give the session a moment to report its end before passing the stream's code on.
+      let code = failed instanceof SubscribeError && failed.remote ? failed.code : PUBLISHER_GONE;
+      if (code !== PUBLISHER_GONE) {
+        await Promise.race([session.closed, new Promise((r) => setTimeout(r, 250))]);
+        if (session.signal.aborted) code = PUBLISHER_GONE;
+      }
+      if (!this.#closed) this.fanout.fail(code);
     }
     this.#dispose();
   }
