@@ -17,7 +17,7 @@
  *
  *  Run alone: `npx tsx bench/fanout.ts [--quick] [--subs=1,10,100] [--modes=relay,direct,gomoqt] [--window=S]`.
  *  @module */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -26,7 +26,7 @@ import { promisify } from "node:util";
 import * as moqt from "../src/index.js";
 import { Fanout, type FanGroup } from "../src/relay/fanout.js";
 import { startRelay } from "../src/relay/index.js";
-import { spawnChild, stopChild } from "./throughput.js";
+import { request, spawnBin, spawnChild, stopChild } from "./child.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const PATH = "/bench/fanout";
@@ -268,16 +268,6 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-async function request(
-  child: { child: import("node:child_process").ChildProcess; lines: AsyncIterableIterator<string> },
-  msg: object,
-): Promise<unknown> {
-  child.child.stdin!.write(JSON.stringify(msg) + "\n");
-  const r = await child.lines.next();
-  if (r.done) throw new Error("child exited");
-  return JSON.parse(r.value);
-}
-
 export async function runFanout(opts: {
   mode: "relay" | "direct" | "gomoqt";
   subs: number;
@@ -439,16 +429,4 @@ async function freeUdpPort(): Promise<number> {
   const port = sock.address().port;
   await new Promise<void>((r) => sock.close(() => r()));
   return port;
-}
-
-/** Spawn a binary that speaks the same stdin/stdout protocol as the children. */
-async function spawnBin<T>(
-  bin: string,
-  args: string[],
-): Promise<{ child: ChildProcess; info: T; lines: AsyncIterableIterator<string> }> {
-  const child = spawn(bin, args, { stdio: ["pipe", "pipe", "inherit"] });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const first = await lines.next();
-  if (first.done) throw new Error(`${bin}: exited before its first line`);
-  return { child, info: JSON.parse(first.value) as T, lines };
 }

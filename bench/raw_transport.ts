@@ -3,10 +3,9 @@
  *
  *  Run: `npx tsx bench/raw_transport.ts` (options: --mb=256 --streams=16 --stream-mb=16 --echo=5000 --conc=100).
  *  The child (`--server`) prints `{port, hash}` as its first stdout line. Bidi streams start with a mode byte:
- *  1 = echo everything back, 2 = sink (read to FIN, reply with the byte count as 8 bytes).
+ *  1 = echo everything back, 2 = sink (read to FIN, reply with the byte count as 8 bytes), 3 = source (then u32 write
+ *  size, u64 byte count: the server writes that many bytes back in writes of that size, then FIN).
  *  @module */
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
 import {
@@ -16,6 +15,9 @@ import {
   type NativeTransport,
 } from "../src/transport/native/index.js";
 import type { BiStream } from "../src/transport/transport.js";
+import { serveCpu, spawnChild, stopChild } from "./child.js";
+
+const SELF = fileURLToPath(import.meta.url);
 
 const args = new Map(
   process.argv.slice(2).map((a) => {
@@ -26,10 +28,30 @@ const args = new Map(
 const num = (k: string, d: number): number => Number(args.get(k) ?? d);
 
 async function serveStream(bi: BiStream): Promise<void> {
-  let first = await bi.recv.read();
-  if (!first) return;
-  const mode = first[0];
-  first = first.subarray(1);
+  const head = await bi.recv.read();
+  if (!head) return;
+  const mode = head[0];
+  let first: Uint8Array = head.subarray(1);
+  if (mode === 3) {
+    while (first.byteLength < 12) {
+      const more = await bi.recv.read();
+      if (!more) return;
+      const b = new Uint8Array(first.byteLength + more.byteLength);
+      b.set(first);
+      b.set(more, first.byteLength);
+      first = b;
+    }
+    const dv = new DataView(first.buffer, first.byteOffset, 12);
+    const size = dv.getUint32(0);
+    const total = Number(dv.getBigUint64(4));
+    const chunk = new Uint8Array(size).fill(7);
+    for (let sent = 0; sent < total;) {
+      const n = Math.min(size, total - sent);
+      sent += n;
+      await bi.send.write(n === size ? chunk : chunk.subarray(0, n), sent >= total);
+    }
+    return;
+  }
   if (mode === 1) {
     if (first.byteLength) await bi.send.write(first);
     for (let c = await bi.recv.read(); c !== null; c = await bi.recv.read()) await bi.send.write(c);
@@ -49,8 +71,7 @@ async function server(): Promise<void> {
   process.stdout.write(
     JSON.stringify({ port: l.port, hash: Buffer.from(cert.sha256).toString("hex") }) + "\n",
   );
-  process.stdin.on("end", () => process.exit(0));
-  process.stdin.resume();
+  serveCpu(() => process.exit(0));
   for (let a = await l.accept(); a; a = await l.accept()) {
     const t = a.transport;
     void (async () => {
@@ -60,7 +81,9 @@ async function server(): Promise<void> {
   }
 }
 
-async function sink(t: NativeTransport, bytes: number, chunk: Uint8Array): Promise<void> {
+/** Sink mode: write `bytes` on one new bidi stream in writes of `chunk` (FIN on the last), and check the server's
+ *  byte count. Also the raw baseline of bench/throughput.ts. */
+export async function sink(t: NativeTransport, bytes: number, chunk: Uint8Array): Promise<void> {
   const bi = await t.openBi();
   await bi.send.write(new Uint8Array([2]));
   let sent = 0;
@@ -74,6 +97,20 @@ async function sink(t: NativeTransport, bytes: number, chunk: Uint8Array): Promi
   if (got !== bytes) throw new Error(`server counted ${got}, sent ${bytes}`);
 }
 
+/** Source mode: the server writes `bytes` on one new bidi stream in writes of `size` (the direction of a MoQ
+ *  publisher server → subscriber client); read them all to FIN. */
+export async function source(t: NativeTransport, bytes: number, size: number): Promise<void> {
+  const bi = await t.openBi();
+  const req = new Uint8Array(13);
+  req[0] = 3;
+  new DataView(req.buffer).setUint32(1, size);
+  new DataView(req.buffer).setBigUint64(5, BigInt(bytes));
+  await bi.send.write(req, true);
+  let n = 0;
+  for (let c = await bi.recv.read(); c !== null; c = await bi.recv.read()) n += c.byteLength;
+  if (n !== bytes) throw new Error(`server sent ${n}, asked for ${bytes}`);
+}
+
 async function echoOnce(t: NativeTransport, payload: Uint8Array): Promise<void> {
   const bi = await t.openBi();
   await bi.send.write(payload, true);
@@ -83,13 +120,8 @@ async function echoOnce(t: NativeTransport, payload: Uint8Array): Promise<void> 
 }
 
 async function client(): Promise<void> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--server"], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const first = await new Promise<string>((resolve) =>
-    createInterface({ input: child.stdout! }).once("line", resolve),
-  );
-  const { port, hash } = JSON.parse(first) as { port: number; hash: string };
+  const srv = await spawnChild<{ port: number; hash: string }>(SELF, ["--server"]);
+  const { port, hash } = srv.info;
   const MB = 1024 * 1024;
   const oneMb = num("mb", 256);
   const streams = num("streams", 16);
@@ -135,7 +167,7 @@ async function client(): Promise<void> {
       await t.closed;
     }
   } finally {
-    child.stdin!.end();
+    await stopChild(srv.child);
   }
   const cpu = cpus()[0]?.model ?? "?";
   console.log(`machine: ${cpus().length} cores, ${cpu}, Node ${process.version}`);
@@ -148,5 +180,7 @@ async function client(): Promise<void> {
   for (const r of rows) console.log(r);
 }
 
-if (args.has("server")) await server();
-else await client();
+if (process.argv[1] === SELF) {
+  if (args.has("server")) await server();
+  else await client();
+}

@@ -57,7 +57,7 @@ if (want("codec")) {
 let tput: ThroughputRow[] = [];
 if (want("throughput")) {
   log("throughput…");
-  tput = await runThroughput({ quick, ...(quick ? { mb: 16 } : {}), log });
+  tput = await runThroughput({ quick, log });
   console.log("## Throughput: one MoQ track vs one raw stream\n");
   console.log(throughputTable(tput) + "\n");
   const ratios = tput.map((r) => r.ratio).sort((a, b) => a - b);

@@ -14,7 +14,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import * as moqt from "../src/index.js";
 import { startRelay } from "../src/relay/index.js";
-import { spawnChild, stopChild } from "./throughput.js";
+import { spawnChild, stopChild } from "./child.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const FANOUT = fileURLToPath(new URL("./fanout.ts", import.meta.url));

@@ -10,14 +10,18 @@
  *  The data flows client→server for raw, server→client for MoQ (both directions are loopback between two processes
  *  on the same cores). `moqOverRaw` = MoQ MB/s ÷ raw MB/s of the same size and transport.
  *
- *  Run alone: `npx tsx bench/throughput.ts [--quick] [--mb=N] [--prof=DIR]` (--prof: the MoQ publisher child runs with
- *  --cpu-prof into DIR, and the parent too).
+ *  Noise: each size runs `reps` interleaved pairs (raw, MoQ, raw, MoQ, …) after an untimed warm-up at that size; the
+ *  table gives the medians and `moqOverRaw` is the median of the per-pair ratios, with their min–max as the spread.
+ *
+ *  Run alone: `npx tsx bench/throughput.ts [--quick] [--mb=N] [--reps=N] [--sizes=1024,…] [--transports=moq-00,h3]
+ *  [--prof=DIR]` (--prof: the MoQ publisher child runs with --cpu-prof into DIR; run the parent with
+ *  `node --cpu-prof --import tsx` for the subscriber side).
  *  @module */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import * as moqt from "../src/index.js";
-import { connectNative, type NativeTransport } from "../src/transport/native/index.js";
+import { connectNative } from "../src/transport/native/index.js";
+import { childCpuUs, serveCpu, spawnChild, stopChild } from "./child.js";
+import { sink as rawSink, source as rawSource } from "./raw_transport.js";
 
 export const SIZES = [1024, 10 * 1024, 100 * 1024];
 const MB = 1e6;
@@ -26,53 +30,29 @@ const SELF = fileURLToPath(import.meta.url);
 export interface ThroughputRow {
   transport: "moq-00" | "h3";
   size: number;
+  /** Medians over the repeats. raw: client → server (sink), the historical baseline; rawDown: server → client
+   *  (source), the same direction and process roles as the MoQ publisher server → subscriber client. */
   rawMBps: number;
+  rawDownMBps: number;
   moqMBps: number;
+  /** Median of the per-repeat ratios (each MoQ run ÷ the raw run just before it). */
   ratio: number;
-  /** Subscriber process CPU µs per MB received (best run). */
-  recvCpuUsPerMB: number;
+  /** Median of MoQ ÷ the server → client raw run of the same repeat. */
+  ratioDown: number;
+  /** Lowest and highest per-repeat ratio. */
+  ratioMin: number;
+  ratioMax: number;
+  reps: number;
+  /** Process CPU (user+system, every thread) µs per MB, medians: raw sender and receiver, MoQ publisher and
+   *  subscriber. */
+  cpuUsPerMB: { rawSend: number; rawRecv: number; moqPub: number; moqSub: number };
 }
 
-/** Spawn `node --import tsx FILE args…` and wait for its first stdout line (JSON). */
-export async function spawnChild<T>(
-  file: string,
-  args: string[],
-  nodeArgs: string[] = [],
-): Promise<{ child: ChildProcess; info: T; lines: AsyncIterableIterator<string> }> {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", file, ...args], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const rl = createInterface({ input: child.stdout! });
-  const lines = rl[Symbol.asyncIterator]();
-  const first = await lines.next();
-  if (first.done) throw new Error(`${file} ${args.join(" ")}: exited before its first line`);
-  return { child, info: JSON.parse(first.value) as T, lines };
-}
-
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const done = new Promise((r) => child.once("exit", r));
-  child.stdin?.end();
-  const t = setTimeout(() => child.kill("SIGTERM"), 5000);
-  await done;
-  clearTimeout(t);
-}
-
-// ---- raw baseline (talks to bench/raw_transport.ts --server) ----
-
-async function rawSink(t: NativeTransport, bytes: number, chunk: Uint8Array): Promise<void> {
-  const bi = await t.openBi();
-  await bi.send.write(new Uint8Array([2]));
-  let sent = 0;
-  while (sent < bytes) {
-    const n = Math.min(chunk.byteLength, bytes - sent);
-    sent += n;
-    await bi.send.write(n === chunk.byteLength ? chunk : chunk.subarray(0, n), sent >= bytes);
-  }
-  const reply = await bi.recv.read();
-  const got = Number(new DataView(reply!.buffer, reply!.byteOffset, 8).getBigUint64(0));
-  if (got !== bytes) throw new Error(`raw server counted ${got}, sent ${bytes}`);
-}
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 // ---- MoQ publisher child ----
 
@@ -101,10 +81,7 @@ async function moqServer(): Promise<void> {
   process.stdout.write(
     JSON.stringify({ port: server.port, hash: Buffer.from(server.certificateHash!).toString("hex") }) + "\n",
   );
-  process.stdin.on("end", () => {
-    void server.close().finally(() => process.exit(0));
-  });
-  process.stdin.resume();
+  serveCpu(() => void server.close().finally(() => process.exit(0)));
 }
 
 /** Subscriber-side CPU (user+system µs) per MB of the last moqReceive. */
@@ -132,13 +109,18 @@ async function moqReceive(session: moqt.Session, size: number, bytes: number): P
 
 export async function runThroughput(opts: {
   quick: boolean;
+  /** MB per measurement (default 96 quick, 256 full). */
   mb?: number;
+  /** Interleaved raw/MoQ pairs per size and transport (default 5 quick, 7 full). */
+  reps?: number;
   prof?: string;
   sizes?: number[];
+  transports?: ("moq-00" | "h3")[];
   log?: (s: string) => void;
 }): Promise<ThroughputRow[]> {
   const log = opts.log ?? (() => {});
-  const bytes = (opts.mb ?? (opts.quick ? 24 : 128)) * MB;
+  const bytes = (opts.mb ?? (opts.quick ? 96 : 256)) * MB;
+  const reps = opts.reps ?? (opts.quick ? 5 : 7);
   const rawFile = fileURLToPath(new URL("./raw_transport.ts", import.meta.url));
   const raw = await spawnChild<{ port: number; hash: string }>(rawFile, ["--server"]);
   const moq = await spawnChild<{ port: number; hash: string }>(
@@ -148,7 +130,7 @@ export async function runThroughput(opts: {
   );
   const rows: ThroughputRow[] = [];
   try {
-    for (const alpn of ["moq-00", "h3"] as const) {
+    for (const alpn of opts.transports ?? (["moq-00", "h3"] as const)) {
       const t = await connectNative(`https://127.0.0.1:${raw.info.port}/bench`, {
         alpn,
         certHashes: [Buffer.from(raw.info.hash, "hex")],
@@ -164,27 +146,64 @@ export async function runThroughput(opts: {
         await moqReceive(session, 10240, 8 * MB);
         for (const size of opts.sizes ?? SIZES) {
           const chunk = new Uint8Array(size).fill(7);
-          // alternate raw and MoQ twice and keep the better of each, to damp a noisy shared machine
-          let rawBest = 0;
-          let moqBest = 0;
-          let cpu = Infinity;
-          for (let rep = 0; rep < 2; rep++) {
+          // untimed warm-up at this size (JIT of the size-specific paths), then raw, MoQ, raw, MoQ, …: each ratio
+          // compares two runs a fraction of a second apart, and the median ignores the runs another process spoiled
+          await rawSink(t, bytes / 4, chunk);
+          await moqReceive(session, size, bytes / 4);
+          const rawR: number[] = [];
+          const downR: number[] = [];
+          const ratiosDown: number[] = [];
+          const moqR: number[] = [];
+          const ratios: number[] = [];
+          const cpu = {
+            rawSend: [] as number[],
+            rawRecv: [] as number[],
+            moqPub: [] as number[],
+            moqSub: [] as number[],
+          };
+          const perMB = (us: number) => us / (bytes / MB);
+          for (let rep = 0; rep < reps; rep++) {
+            let k0 = await childCpuUs(raw);
+            const c0 = process.cpuUsage();
             const t0 = performance.now();
             await rawSink(t, bytes, chunk);
-            rawBest = Math.max(rawBest, bytes / MB / ((performance.now() - t0) / 1000));
-            moqBest = Math.max(moqBest, await moqReceive(session, size, bytes));
-            cpu = Math.min(cpu, lastRecvCpuPerMB);
+            rawR.push(bytes / MB / ((performance.now() - t0) / 1000));
+            const c = process.cpuUsage(c0);
+            cpu.rawSend.push(perMB(c.user + c.system));
+            cpu.rawRecv.push(perMB((await childCpuUs(raw)) - k0));
+            const t1 = performance.now();
+            await rawSource(t, bytes, size);
+            downR.push(bytes / MB / ((performance.now() - t1) / 1000));
+            k0 = await childCpuUs(moq);
+            moqR.push(await moqReceive(session, size, bytes));
+            cpu.moqPub.push(perMB((await childCpuUs(moq)) - k0));
+            cpu.moqSub.push(lastRecvCpuPerMB);
+            ratios.push(moqR[rep]! / rawR[rep]!);
+            ratiosDown.push(moqR[rep]! / downR[rep]!);
           }
           const row: ThroughputRow = {
             transport: alpn,
             size,
-            rawMBps: rawBest,
-            moqMBps: moqBest,
-            ratio: moqBest / rawBest,
-            recvCpuUsPerMB: cpu,
+            rawMBps: median(rawR),
+            rawDownMBps: median(downR),
+            ratioDown: median(ratiosDown),
+            moqMBps: median(moqR),
+            ratio: median(ratios),
+            ratioMin: Math.min(...ratios),
+            ratioMax: Math.max(...ratios),
+            reps,
+            cpuUsPerMB: {
+              rawSend: median(cpu.rawSend),
+              rawRecv: median(cpu.rawRecv),
+              moqPub: median(cpu.moqPub),
+              moqSub: median(cpu.moqSub),
+            },
           };
           log(
-            `throughput ${alpn} ${size} B: raw ${rawBest.toFixed(0)} MB/s, moq ${moqBest.toFixed(0)} MB/s, subscriber ${cpu.toFixed(0)} µs CPU/MB`,
+            `throughput ${alpn} ${size} B: raw ${row.rawMBps.toFixed(0)} MB/s, raw down ${row.rawDownMBps.toFixed(0)} MB/s (moq/down ${row.ratioDown.toFixed(2)}), moq ${row.moqMBps.toFixed(0)} MB/s, ` +
+              `moq/raw ${row.ratio.toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(" ")}); CPU µs/MB raw ` +
+              `send ${row.cpuUsPerMB.rawSend.toFixed(0)} recv ${row.cpuUsPerMB.rawRecv.toFixed(0)}, MoQ pub ` +
+              `${row.cpuUsPerMB.moqPub.toFixed(0)} sub ${row.cpuUsPerMB.moqSub.toFixed(0)}`,
           );
           rows.push(row);
         }
@@ -204,13 +223,17 @@ export async function runThroughput(opts: {
 
 export function throughputTable(rows: ThroughputRow[]): string {
   const lines = [
-    "| transport | frame / write size | raw stream MB/s | MoQ track MB/s | MoQ / raw | MoQ subscriber CPU µs/MB |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| transport | frame / write size | raw stream MB/s | MoQ track MB/s | MoQ / raw (median) | MoQ / raw (min–max) | " +
+      "CPU µs/MB raw sender / receiver | CPU µs/MB MoQ publisher / subscriber |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows)
     lines.push(
       `| ${r.transport === "h3" ? "WebTransport (h3)" : "raw QUIC (moq-00)"} | ${r.size / 1024} KiB | ` +
-        `${r.rawMBps.toFixed(0)} | ${r.moqMBps.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.recvCpuUsPerMB.toFixed(0)} |`,
+        `${r.rawMBps.toFixed(0)} | ${r.moqMBps.toFixed(0)} | ${r.ratio.toFixed(2)} | ` +
+        `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)} (${r.reps} pairs) | ` +
+        `${r.cpuUsPerMB.rawSend.toFixed(0)} / ${r.cpuUsPerMB.rawRecv.toFixed(0)} | ` +
+        `${r.cpuUsPerMB.moqPub.toFixed(0)} / ${r.cpuUsPerMB.moqSub.toFixed(0)} |`,
     );
   return lines.join("\n");
 }
@@ -222,6 +245,8 @@ if (process.argv[1] === SELF) {
     const rows = await runThroughput({
       quick: process.argv.includes("--quick"),
       ...(arg("mb") ? { mb: Number(arg("mb")) } : {}),
+      ...(arg("reps") ? { reps: Number(arg("reps")) } : {}),
+      ...(arg("transports") ? { transports: arg("transports")!.split(",") as ("moq-00" | "h3")[] } : {}),
       ...(arg("prof") ? { prof: arg("prof")! } : {}),
       ...(arg("sizes") ? { sizes: arg("sizes")!.split(",").map(Number) } : {}),
       log: (s) => console.error(s),
