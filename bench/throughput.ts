@@ -14,7 +14,7 @@
  *  table gives the medians and `moqOverRaw` is the median of the per-pair ratios, with their min–max as the spread.
  *
  *  Run alone: `npx tsx bench/throughput.ts [--quick] [--mb=N] [--reps=N] [--sizes=1024,…] [--transports=moq-00,h3]
- *  [--prof=DIR]` (--prof: the MoQ publisher child runs with --cpu-prof into DIR; run the parent with
+ *  [--ab=OTHER/bench/throughput.ts] [--prof=DIR]` (--ab: A/B against the MoQ publisher of another checkout; --prof: the MoQ publisher child runs with --cpu-prof into DIR; run the parent with
  *  `node --cpu-prof --import tsx` for the subscriber side).
  *  @module */
 import { fileURLToPath } from "node:url";
@@ -116,6 +116,9 @@ export async function runThroughput(opts: {
   prof?: string;
   sizes?: number[];
   transports?: ("moq-00" | "h3")[];
+  /** A/B: a second MoQ publisher child from this file (e.g. bench/throughput.ts of another checkout), measured in
+   *  every repeat right after ours; its median ratio is logged. */
+  abFile?: string;
   log?: (s: string) => void;
 }): Promise<ThroughputRow[]> {
   const log = opts.log ?? (() => {});
@@ -128,6 +131,9 @@ export async function runThroughput(opts: {
     ["--moq-server"],
     opts.prof ? ["--cpu-prof", `--cpu-prof-dir=${opts.prof}`] : [],
   );
+  const moqB = opts.abFile
+    ? await spawnChild<{ port: number; hash: string }>(opts.abFile, ["--moq-server"])
+    : undefined;
   const rows: ThroughputRow[] = [];
   try {
     for (const alpn of opts.transports ?? (["moq-00", "h3"] as const)) {
@@ -140,7 +146,17 @@ export async function runThroughput(opts: {
         bitrateMonitor: false,
       });
       const session = await client.dial(`${alpn === "h3" ? "https" : "moqt"}://127.0.0.1:${moq.info.port}/`);
+      const clientB = moqB
+        ? new moqt.Client({
+            tls: { serverCertificateHashes: [Buffer.from(moqB.info.hash, "hex")] },
+            bitrateMonitor: false,
+          })
+        : undefined;
+      const sessionB = await clientB?.dial(
+        `${alpn === "h3" ? "https" : "moqt"}://127.0.0.1:${moqB!.info.port}/`,
+      );
       try {
+        if (sessionB) await moqReceive(sessionB, 10240, 8 * MB);
         // warm-up: congestion window and JIT on both paths
         await rawSink(t, 8 * MB, new Uint8Array(10240));
         await moqReceive(session, 10240, 8 * MB);
@@ -153,6 +169,9 @@ export async function runThroughput(opts: {
           const rawR: number[] = [];
           const downR: number[] = [];
           const ratiosDown: number[] = [];
+          const ratiosB: number[] = [];
+          const cpuB = { pub: [] as number[], sub: [] as number[] };
+          if (sessionB) await moqReceive(sessionB, size, bytes / 4);
           const moqR: number[] = [];
           const ratios: number[] = [];
           const cpu = {
@@ -180,6 +199,12 @@ export async function runThroughput(opts: {
             cpu.moqSub.push(lastRecvCpuPerMB);
             ratios.push(moqR[rep]! / rawR[rep]!);
             ratiosDown.push(moqR[rep]! / downR[rep]!);
+            if (sessionB) {
+              const kb = await childCpuUs(moqB!);
+              ratiosB.push((await moqReceive(sessionB, size, bytes)) / rawR[rep]!);
+              cpuB.pub.push(perMB((await childCpuUs(moqB!)) - kb));
+              cpuB.sub.push(lastRecvCpuPerMB);
+            }
           }
           const row: ThroughputRow = {
             transport: alpn,
@@ -205,9 +230,18 @@ export async function runThroughput(opts: {
               `send ${row.cpuUsPerMB.rawSend.toFixed(0)} recv ${row.cpuUsPerMB.rawRecv.toFixed(0)}, MoQ pub ` +
               `${row.cpuUsPerMB.moqPub.toFixed(0)} sub ${row.cpuUsPerMB.moqSub.toFixed(0)}`,
           );
+          if (sessionB)
+            log(
+              `  A/B ${alpn} ${size} B: moq/raw ours ${row.ratio.toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(" ")}), ` +
+                `B ${median(ratiosB).toFixed(2)} (${ratiosB.map((r) => r.toFixed(2)).join(" ")}); CPU µs/MB pub/sub ours ` +
+                `${row.cpuUsPerMB.moqPub.toFixed(0)}/${row.cpuUsPerMB.moqSub.toFixed(0)}, B ${median(cpuB.pub).toFixed(0)}/` +
+                `${median(cpuB.sub).toFixed(0)}`,
+            );
           rows.push(row);
         }
       } finally {
+        await sessionB?.closeWithError(0, "done").catch(() => undefined);
+        await clientB?.close();
         await session.closeWithError(0, "done").catch(() => undefined);
         await client.close();
         t.close(0, "");
@@ -217,6 +251,7 @@ export async function runThroughput(opts: {
   } finally {
     await stopChild(raw.child);
     await stopChild(moq.child);
+    if (moqB) await stopChild(moqB.child);
   }
   return rows;
 }
@@ -246,6 +281,7 @@ if (process.argv[1] === SELF) {
       quick: process.argv.includes("--quick"),
       ...(arg("mb") ? { mb: Number(arg("mb")) } : {}),
       ...(arg("reps") ? { reps: Number(arg("reps")) } : {}),
+      ...(arg("ab") ? { abFile: arg("ab")! } : {}),
       ...(arg("transports") ? { transports: arg("transports")!.split(",") as ("moq-00" | "h3")[] } : {}),
       ...(arg("prof") ? { prof: arg("prof")! } : {}),
       ...(arg("sizes") ? { sizes: arg("sizes")!.split(",").map(Number) } : {}),

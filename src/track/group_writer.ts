@@ -1,8 +1,18 @@
 /** GroupWriter: writes the frames of one group on its own uni stream (type 0x00, GROUP header, frames, FIN).
  *
  *  TrackWriter.openGroup writes the stream-type byte and GROUP header when it opens the stream (as gomoqt does), so
- *  the subscriber sees the group at once; each frame is then one transport write. `signal` aborts with GroupError when the subscriber stops the stream (its code,
- *  remote), when the track is aborted, or with the session. Spec: gomoqt.md §1.8, §2.7.
+ *  the subscriber sees the group at once. `signal` aborts with GroupError when the subscriber stops the stream (its
+ *  code, remote), when the track is aborted, or with the session. Spec: gomoqt.md §1.8, §2.7.
+ *
+ *  Small frames are batched: a frame of up to `BATCH_FRAME_MAX` bytes (length prefix included) is copied into the
+ *  group's batch buffer and `writeFrame` resolves at once; the batch goes to the transport as one write when it
+ *  reaches `BATCH_FLUSH` bytes (that `writeFrame` then waits for the transport: backpressure), when a bigger frame
+ *  or `close()` follows (FIN rides on the last batch), or when the writer has been idle for two microtask turns (so
+ *  frames written in a loop within one event-loop turn share a write, and a lone frame is sent before the event
+ *  loop moves on). Each transport write costs a native crossing (or a W3C writer call), which dominated the cost of
+ *  a 1 KB frame. The payload is always copied before `writeFrame` returns, so the caller may reuse its buffer. A
+ *  failure of a batch written in the background (peer STOP_SENDING, session gone) fails the group: the next
+ *  `writeFrame`/`close` throws it, as `signal` already says. A reset (`cancelWrite`, abort) discards unsent frames.
  *  @module */
 import { GroupError, GroupErrorCode, isMoqtError } from "../errors.js";
 import type { SendStream } from "../transport/transport.js";
@@ -26,12 +36,26 @@ export const CONTROL_PRIORITY = 0x7fffffff;
 
 /** Frames above this size are written as two writes (header, payload) instead of being copied into one buffer. */
 const COALESCE_LIMIT = 64 * 1024;
+/** Frames (with their length prefix) up to this size are batched. */
+export const BATCH_FRAME_MAX = 16 * 1024;
+/** A batch is written as soon as it holds this many bytes. */
+export const BATCH_FLUSH = 32 * 1024;
+/** Idle microtask turns before a partial batch is written. */
+const IDLE_TURNS = 2;
+
+const RESOLVED: Promise<void> = Promise.resolve();
 
 export class GroupWriter {
   readonly groupSequence: GroupSequence;
   readonly signal: AbortSignal;
   #stream: SendStream;
-  #header: Uint8Array | undefined;
+  /** Bytes not yet handed to the transport: `#batch[0, #batchLen)`. */
+  #batch: Uint8Array | undefined;
+  #batchLen = 0;
+  /** An idle check is queued; frames were appended since the last check; consecutive idle checks. */
+  #flushQueued = false;
+  #appended = false;
+  #idle = 0;
   #ctrl = new AbortController();
   #done = false;
   #error: Error | undefined;
@@ -47,7 +71,11 @@ export class GroupWriter {
     onDone: (g: GroupWriter) => void,
   ) {
     this.#stream = stream;
-    this.#header = header;
+    // A header not yet written goes out with the first batch (or with FIN).
+    if (header && header.length > 0) {
+      this.#batch = header;
+      this.#batchLen = header.length;
+    }
     this.groupSequence = seq;
     this.#onDone = onDone;
     this.signal = AbortSignal.any([this.#ctrl.signal, parent]);
@@ -70,6 +98,8 @@ export class GroupWriter {
     if (this.#done) return;
     this.#done = true;
     this.#error = e;
+    this.#batch = undefined;
+    this.#batchLen = 0;
     if (!this.#ctrl.signal.aborted) this.#ctrl.abort(e);
     this.#onDone(this);
   }
@@ -85,34 +115,100 @@ export class GroupWriter {
     throw this.#error!;
   }
 
-  /** Write one frame (`varint(len) || payload`). Resolves when the transport accepted it (backpressure). */
-  async writeFrame(frame: Frame | Uint8Array): Promise<void> {
-    this.#check();
+  /** Write one frame (`varint(len) || payload`). The payload is copied (or handed to the transport) before this
+   *  returns. Resolves when the frame is batched or the transport accepted it (backpressure); see the module notes. */
+  writeFrame(frame: Frame | Uint8Array): Promise<void> {
+    try {
+      this.#check();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const payload = frame instanceof Frame ? frame.body() : frame;
-    const head = this.#header;
-    this.#header = undefined;
-    const headLen = head ? head.length : 0;
+    const need = varintLen(payload.length) + payload.length;
+    if (need <= BATCH_FRAME_MAX) {
+      let b = this.#batch;
+      const len = this.#batchLen;
+      if (!b || b.length - len < need) {
+        // Grow (doubling, at most to COALESCE_LIMIT) or start a new batch after writing this one.
+        if (b && len + need > COALESCE_LIMIT) {
+          this.#writeBatch(false);
+          b = undefined;
+        }
+        const from = b ? len : 0;
+        const next = new Uint8Array(Math.min(COALESCE_LIMIT, Math.max(2 * (from + need), 4096)));
+        if (b) next.set(b.subarray(0, len));
+        this.#batch = b = next;
+        this.#batchLen = from;
+      }
+      const at = this.#batchLen;
+      const n = writeFrameHeader(b, at, payload.length);
+      b.set(payload, at + n);
+      this.#batchLen = at + need;
+      if (this.#batchLen >= BATCH_FLUSH) return this.#guard(this.#writeBatch(false));
+      this.#appended = true;
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        this.#idle = 0;
+        queueMicrotask(this.#idleCheck);
+      }
+      return RESOLVED;
+    }
+    // A big frame: write the batch first, then the frame (header + payload in one buffer up to COALESCE_LIMIT).
+    if (this.#batchLen > 0) ignore(this.#writeBatch(false));
     let p: Promise<void>;
-    if (payload.length <= COALESCE_LIMIT) {
-      const buf = new Uint8Array(headLen + varintLen(payload.length) + payload.length);
-      if (head) buf.set(head);
-      const n = writeFrameHeader(buf, headLen, payload.length);
-      buf.set(payload, headLen + n);
+    if (need <= COALESCE_LIMIT) {
+      const buf = new Uint8Array(need);
+      const n = writeFrameHeader(buf, 0, payload.length);
+      buf.set(payload, n);
       p = this.#stream.write(buf);
     } else {
-      const pre = new Uint8Array(headLen + 8);
-      if (head) pre.set(head);
-      const n = writeFrameHeader(pre, headLen, payload.length);
-      ignore(this.#stream.write(pre.subarray(0, headLen + n)));
+      const pre = new Uint8Array(8);
+      const n = writeFrameHeader(pre, 0, payload.length);
+      ignore(this.#stream.write(pre.subarray(0, n)));
       p = this.#stream.write(payload);
     }
-    await this.#withDeadline(p);
+    return this.#guard(p);
+  }
+
+  /** Hand the batch to the transport (with FIN when `fin`). */
+  #writeBatch(fin: boolean): Promise<void> {
+    const b = this.#batch;
+    const n = this.#batchLen;
+    this.#batch = undefined;
+    this.#batchLen = 0;
+    if (!b || n === 0) return fin ? this.#stream.finish() : RESOLVED;
+    return this.#stream.write(n === b.length ? b : b.subarray(0, n), fin);
+  }
+
+  /** Queued by writeFrame: write a partial batch once no frame was added for IDLE_TURNS microtask turns. */
+  #idleCheck = (): void => {
+    if (this.#appended) {
+      this.#appended = false;
+      this.#idle = 0;
+    } else this.#idle++;
+    if (this.#idle < IDLE_TURNS && !this.#done) {
+      queueMicrotask(this.#idleCheck);
+      return;
+    }
+    this.#flushQueued = false;
+    if (this.#done || this.#batchLen === 0) return;
+    this.#writeBatch(false).catch((e: unknown) => this.#fail(this.#error ?? toGroupError(e)));
+  };
+
+  /** Map a write's failure to the group's error (and fail the group); apply the write deadline. */
+  #guard(p: Promise<void>): Promise<void> {
+    if (this.#deadline === undefined)
+      return p.then(undefined, (e: unknown) => {
+        const err = this.#error ?? toGroupError(e);
+        this.#fail(err);
+        throw err;
+      });
+    return this.#withDeadline(p);
   }
 
   async #withDeadline(p: Promise<void>): Promise<void> {
     try {
-      if (this.#deadline === undefined) return await p;
-      const ms = this.#deadline - Date.now();
+      const ms = this.#deadline! - Date.now();
       let t: ReturnType<typeof setTimeout> | undefined;
       const timer = new Promise<void>((_, reject) => {
         t = setTimeout(
@@ -152,16 +248,13 @@ export class GroupWriter {
     this.#stream.reset(code);
   }
 
-  /** End the group (FIN, attached to the header when no frame was written). */
+  /** End the group: the batch still pending, then FIN (on the same write). */
   async close(): Promise<void> {
     if (this.#error) throw this.#error;
     if (this.#done) return;
     this.#done = true;
-    const head = this.#header;
-    this.#header = undefined;
     try {
-      if (head) await this.#stream.write(head, true);
-      else await this.#stream.finish();
+      await this.#writeBatch(true);
     } catch (e) {
       this.#error = toGroupError(e);
       throw this.#error;

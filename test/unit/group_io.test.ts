@@ -1,0 +1,281 @@
+/** GroupWriter's batching of small frames, against a recording SendStream (which writes happen, with which bytes
+ *  and FIN, and when they resolve) and end to end over the memory pair (frames of every size class arrive intact
+ *  and in order); FIN/reset/cancel semantics and codes unchanged by the batching. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { GroupError, GroupErrorCode, newFrame } from "../../src/index.js";
+import { BATCH_FLUSH, BATCH_FRAME_MAX, GroupWriter } from "../../src/track/group_writer.js";
+import type { SendStream } from "../../src/transport/transport.js";
+import { StreamError } from "../../src/transport/stream_error.js";
+import { ChunkBuffer } from "../../src/wire/index.js";
+import { aborted, defer, pair, rejection } from "./helpers.js";
+
+const T = { timeout: 10_000 };
+
+/** A SendStream that records every call; `hold` makes writes wait until released; `failWith` makes them reject. */
+class RecordingStream implements SendStream {
+  writes: { bytes: Uint8Array; fin: boolean }[] = [];
+  resets: number[] = [];
+  finishes = 0;
+  hold: Promise<void> | undefined;
+  failWith: Error | undefined;
+  #stopped = defer<number | undefined>();
+  readonly stopped = this.#stopped.promise;
+
+  async write(chunk: Uint8Array, fin = false): Promise<void> {
+    // Copy: the writer must not touch a chunk after handing it over, and this catches it if it does.
+    this.writes.push({ bytes: chunk.slice(), fin });
+    if (this.failWith) throw this.failWith;
+    if (this.hold) await this.hold;
+  }
+  finish(): Promise<void> {
+    this.finishes++;
+    return this.write(new Uint8Array(0), true);
+  }
+  reset(code: number): void {
+    this.resets.push(code);
+  }
+  setPriority(): void {}
+  stop(code: number): void {
+    this.#stopped.resolve(code);
+  }
+  /** Every byte written, in order. */
+  bytes(): Uint8Array {
+    const n = this.writes.reduce((a, w) => a + w.bytes.length, 0);
+    const out = new Uint8Array(n);
+    let off = 0;
+    for (const w of this.writes) {
+      out.set(w.bytes, off);
+      off += w.bytes.length;
+    }
+    return out;
+  }
+}
+
+function writer(s: RecordingStream, parent = new AbortController().signal): GroupWriter {
+  return new GroupWriter(s, undefined, 0, parent, () => {});
+}
+
+/** Frame payloads decoded from a byte string (`varint(len) || payload`…); throws on a partial frame. */
+function frames(bytes: Uint8Array): Uint8Array[] {
+  const b = new ChunkBuffer();
+  b.push(bytes);
+  const out: Uint8Array[] = [];
+  for (let f = b.tryFrame(1 << 24); f !== undefined; f = b.tryFrame(1 << 24)) out.push(f.slice());
+  b.assertEmpty("frame");
+  return out;
+}
+
+const payload = (n: number, seed: number): Uint8Array => {
+  const p = new Uint8Array(n);
+  for (let i = 0; i < n; i++) p[i] = (i * 7 + seed) & 0xff;
+  return p;
+};
+
+const turn = () => new Promise((r) => setImmediate(r));
+
+test("small frames written in one turn share transport writes and arrive intact, in order", T, async () => {
+  const s = new RecordingStream();
+  const g = writer(s);
+  const sent: Uint8Array[] = [];
+  for (let i = 0; i < 100; i++) {
+    const p = payload(1000, i);
+    sent.push(p);
+    await g.writeFrame(p);
+  }
+  await turn();
+  assert.ok(s.writes.length >= 2, `${s.writes.length} writes`);
+  assert.ok(
+    s.writes.length <= Math.ceil((100 * 1002) / BATCH_FLUSH) + 1,
+    `${s.writes.length} writes for 100 frames`,
+  );
+  assert.deepEqual(frames(s.bytes()), sent);
+  assert.equal(
+    s.writes.some((w) => w.fin),
+    false,
+  );
+});
+
+test("a lone small frame is written before the event loop moves on (no close needed)", T, async () => {
+  const s = new RecordingStream();
+  const g = writer(s);
+  await g.writeFrame(payload(10, 1));
+  assert.equal(s.writes.length, 0, "batched, not yet written");
+  await turn();
+  assert.equal(s.writes.length, 1);
+  assert.deepEqual(frames(s.bytes()), [payload(10, 1)]);
+});
+
+test("the caller may reuse its buffer or Frame as soon as writeFrame returns", T, async () => {
+  const s = new RecordingStream();
+  const g = writer(s);
+  const buf = new Uint8Array(3);
+  const f = newFrame(8);
+  for (let i = 0; i < 5; i++) {
+    buf.fill(i);
+    void g.writeFrame(buf);
+    f.reset();
+    f.write(new Uint8Array([100 + i]));
+    void g.writeFrame(f);
+  }
+  await g.close();
+  assert.deepEqual(
+    frames(s.bytes()).map((p) => [...p]),
+    [0, 1, 2, 3, 4].flatMap((i) => [[i, i, i], [100 + i]]),
+  );
+});
+
+test(
+  "sizes around the batching limit, 0 bytes and a frame above the coalescing limit keep their order",
+  T,
+  async () => {
+    const s = new RecordingStream();
+    const g = writer(s);
+    const sizes = [
+      0,
+      1,
+      BATCH_FRAME_MAX - 3,
+      BATCH_FRAME_MAX - 2,
+      BATCH_FRAME_MAX,
+      5,
+      70_000,
+      2,
+      BATCH_FLUSH,
+      3,
+    ];
+    const sent = sizes.map((n, i) => payload(n, i));
+    for (const p of sent) await g.writeFrame(p);
+    await g.close();
+    assert.deepEqual(frames(s.bytes()), sent);
+    assert.equal(s.writes.filter((w) => w.fin).length, 1);
+    assert.equal(s.writes.at(-1)!.fin, true);
+  },
+);
+
+test("close(): the pending batch and FIN go in one write; an empty group is a bare FIN", T, async () => {
+  const s = new RecordingStream();
+  const g = writer(s);
+  await g.writeFrame(payload(5, 0));
+  await g.writeFrame(payload(6, 0));
+  await g.close();
+  assert.equal(s.writes.length, 1);
+  assert.equal(s.writes[0]!.fin, true);
+  assert.deepEqual(frames(s.bytes()), [payload(5, 0), payload(6, 0)]);
+  await g.close(); // idempotent
+  assert.equal(s.writes.length, 1);
+  await assert.rejects(g.writeFrame(payload(1, 0)), GroupError);
+
+  const e = new RecordingStream();
+  await writer(e).close();
+  assert.deepEqual(
+    e.writes.map((w) => [w.bytes.length, w.fin]),
+    [[0, true]],
+  );
+});
+
+test(
+  "a batch reaching BATCH_FLUSH is written at once and writeFrame waits for the transport",
+  T,
+  async () => {
+    const s = new RecordingStream();
+    const release = defer<void>();
+    s.hold = release.promise;
+    const g = writer(s);
+    const n = Math.ceil(BATCH_FLUSH / 1002);
+    for (let i = 0; i < n - 1; i++) await g.writeFrame(payload(1000, i));
+    assert.equal(s.writes.length, 0);
+    let resolved = false;
+    const last = g.writeFrame(payload(1000, n)).then(() => (resolved = true));
+    assert.equal(s.writes.length, 1, "written synchronously when full");
+    await turn();
+    assert.equal(resolved, false, "backpressure: waits for the transport");
+    release.resolve();
+    await last;
+    assert.equal(resolved, true);
+  },
+);
+
+test(
+  "cancelWrite(c) resets with c, drops the unsent batch, and later writes reject with GroupError c",
+  T,
+  async () => {
+    const s = new RecordingStream();
+    const g = writer(s);
+    await g.writeFrame(payload(10, 0));
+    g.cancelWrite(77);
+    await turn();
+    assert.deepEqual(s.resets, [77]);
+    assert.equal(s.writes.length, 0, "the batch was discarded");
+    assert.equal(g.signal.aborted, true);
+    const e = await rejection(g.writeFrame(payload(1, 0)));
+    assert.ok(e instanceof GroupError && e.code === 77 && !e.remote, String(e));
+    await assert.rejects(g.close(), (x: unknown) => x instanceof GroupError && x.code === 77);
+  },
+);
+
+test("the parent signal aborting resets with PublishAborted (5) and drops the batch", T, async () => {
+  const s = new RecordingStream();
+  const parent = new AbortController();
+  const g = writer(s, parent.signal);
+  await g.writeFrame(payload(10, 0));
+  parent.abort(new Error("track gone"));
+  await turn();
+  assert.deepEqual(s.resets, [GroupErrorCode.PublishAborted]);
+  assert.equal(s.writes.length, 0);
+  await assert.rejects(g.writeFrame(payload(1, 0)));
+});
+
+test("a batch written in the background that fails fails the group with the peer's code", T, async () => {
+  const s = new RecordingStream();
+  s.failWith = new StreamError(9, true);
+  const g = writer(s);
+  await g.writeFrame(payload(10, 0)); // batched: resolves
+  const reason = await aborted(g.signal);
+  assert.ok(reason instanceof GroupError && reason.code === 9 && reason.remote, String(reason));
+  const e = await rejection(g.writeFrame(payload(1, 0)));
+  assert.ok(e instanceof GroupError && e.code === 9 && e.remote, String(e));
+  await assert.rejects(g.close(), (x: unknown) => x instanceof GroupError && x.code === 9);
+});
+
+test("the peer's STOP_SENDING fails the group with its code, remote (batch dropped)", T, async () => {
+  const s = new RecordingStream();
+  const g = writer(s);
+  await g.writeFrame(payload(10, 0));
+  s.stop(4);
+  const reason = await aborted(g.signal);
+  assert.ok(reason instanceof GroupError && reason.code === 4 && reason.remote, String(reason));
+  await turn();
+  assert.equal(s.writes.length, 0);
+  await assert.rejects(g.writeFrame(payload(1, 0)), (x: unknown) => x instanceof GroupError && x.code === 4);
+});
+
+test(
+  "end to end over the memory pair: 1000 mixed-size frames in 3 groups arrive intact and in order",
+  T,
+  async () => {
+    const p = await pair();
+    const sizes = Array.from({ length: 1000 }, (_, i) =>
+      i % 97 === 0 ? 40_000 : i % 13 === 0 ? BATCH_FRAME_MAX - 2 : (i * 37) % 1500,
+    );
+    const groups = [sizes.slice(0, 300), sizes.slice(300, 301), sizes.slice(301)];
+    p.serverMux.publishFunc(undefined, "/live", async (tw) => {
+      for (const [gi, gs] of groups.entries()) {
+        const g = await tw.openGroup();
+        for (const [i, n] of gs.entries()) await g.writeFrame(payload(n, gi * 1000 + i));
+        await g.close();
+      }
+      await aborted(tw.signal);
+    });
+    const tr = await p.client.subscribe("/live", "v");
+    for (const [gi, gs] of groups.entries()) {
+      const g = await tr.acceptGroup();
+      assert.equal(g.groupSequence, gi);
+      const got: Uint8Array[] = [];
+      for await (const f of g.frames()) got.push(f.body().slice());
+      assert.equal(got.length, gs.length);
+      for (const [i, n] of gs.entries())
+        assert.deepEqual(got[i], payload(n, gi * 1000 + i), `group ${gi} frame ${i}`);
+    }
+    await p.close();
+  },
+);
