@@ -14,6 +14,7 @@
 
 mod cancel;
 mod cert;
+mod counters;
 mod endpoint;
 mod fast;
 mod h3;

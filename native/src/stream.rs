@@ -52,11 +52,13 @@ pub struct SendShared {
 #[napi]
 pub struct NativeSendStream {
     inner: Arc<SendShared>,
+    _count: crate::counters::Count,
 }
 
 impl NativeSendStream {
     pub fn new(stream: quinn::SendStream, web: bool) -> Self {
-        Self { inner: Arc::new(SendShared { stream: Mutex::new(stream), cancel: Cancel::default(), web }) }
+        let inner = Arc::new(SendShared { stream: Mutex::new(stream), cancel: Cancel::default(), web });
+        Self { inner, _count: crate::counters::Count::new(crate::counters::Gauge::SendStreams) }
     }
 }
 
@@ -254,6 +256,7 @@ pub struct RecvShared {
 #[napi]
 pub struct NativeRecvStream {
     inner: Arc<RecvShared>,
+    _count: crate::counters::Count,
 }
 
 impl NativeRecvStream {
@@ -265,6 +268,7 @@ impl NativeRecvStream {
                 cancel: Cancel::default(),
                 web,
             }),
+            _count: crate::counters::Count::new(crate::counters::Gauge::RecvStreams),
         }
     }
 }
