@@ -139,6 +139,10 @@ export interface ConnectOptions {
    * client (a test mode for server leniency).
    */
   h3Settings?: string
+  /** Close the connection after this many ms without a packet from the peer (0: no limit of ours); default 30000. */
+  idleTimeoutMs?: number
+  /** Send a PING after this many ms of silence (0: never); default 10000, at most a third of the idle timeout. */
+  keepAliveMs?: number
 }
 
 /**
@@ -167,6 +171,35 @@ export interface ListenOptions {
   alpns?: Array<string>
   /** Concurrent bidi and uni streams the peer may open (each), default 1024. */
   maxStreams?: number
+  /** Close a connection after this many ms without a packet from the peer (0: no limit of ours); default 30000. */
+  idleTimeoutMs?: number
+  /** Send a PING after this many ms of silence (0: never); default 10000, at most a third of the idle timeout. */
+  keepAliveMs?: number
+}
+
+/** The current values of the process-wide counters. */
+export declare function nativeCounters(): NativeCounters
+
+/** A snapshot of the process-wide counters (see the module comment for what each one follows). */
+export interface NativeCounters {
+  /** quinn endpoints (UDP sockets): one per listener, one per client connection. */
+  endpoints: number
+  /** Established raw QUIC connections not yet closed. */
+  connectionsRaw: number
+  /** Established HTTP/3 (WebTransport) connections not yet closed. */
+  connectionsWeb: number
+  /** Session objects alive (JS wrappers not yet collected included). */
+  sessions: number
+  /** Send-stream halves alive (bidi streams count once here and once in `recvStreams`). */
+  sendStreams: number
+  /** Receive-stream halves alive. */
+  recvStreams: number
+  /** Peer-opened streams received but not yet taken by `acceptBi` / `acceptUni`. */
+  streamsQueued: number
+  /** Server connections in their QUIC / HTTP/3 handshake. */
+  handshakes: number
+  /** Handshaken server connections waiting for `accept` / `reject`. */
+  incoming: number
 }
 
 /** Connection statistics. `bandwidthBps` is cwnd / smoothed RTT, in bits per second. */

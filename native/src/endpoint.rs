@@ -12,6 +12,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use tokio::sync::mpsc;
 
+use crate::counters::{Count, Gauge};
 use crate::h3::{self, SettingsMode, H3};
 use crate::session::NativeSession;
 use crate::tls::{self, ALPN_H3, ALPN_MOQ};
@@ -32,6 +33,10 @@ pub struct ListenOptions {
     pub alpns: Option<Vec<String>>,
     /// Concurrent bidi and uni streams the peer may open (each), default 1024.
     pub max_streams: Option<u32>,
+    /// Close a connection after this many ms without a packet from the peer (0: no limit of ours); default 30000.
+    pub idle_timeout_ms: Option<u32>,
+    /// Send a PING after this many ms of silence (0: never); default 10000, at most a third of the idle timeout.
+    pub keep_alive_ms: Option<u32>,
 }
 
 enum Pending {
@@ -43,7 +48,8 @@ enum Pending {
 /// A handshaken connection waiting for the application's decision (`accept` / `reject`).
 #[napi]
 pub struct NativeIncoming {
-    pending: Arc<Mutex<Option<Pending>>>,
+    /// The connection until decided; the count (`incoming`) goes with it.
+    pending: Arc<Mutex<Option<(Pending, Count)>>>,
     protocol: String,
     url: String,
     path: String,
@@ -67,6 +73,7 @@ async fn h3_handshake(conn: quinn::Connection) -> std::result::Result<(Arc<H3>, 
 }
 
 async fn handshake(incoming: quinn::Incoming) -> Option<NativeIncoming> {
+    let _handshaking = Count::new(Gauge::Handshakes);
     let conn = incoming.await.ok()?;
     let remote = conn.remote_address().to_string();
     let alpn = negotiated_alpn(&conn)?;
@@ -83,7 +90,7 @@ async fn handshake(incoming: quinn::Incoming) -> Option<NativeIncoming> {
         let origin = req.request.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let protocols = req.request.protocols.clone();
         Some(NativeIncoming {
-            pending: Arc::new(Mutex::new(Some(Pending::Web(h3, req)))),
+            pending: Arc::new(Mutex::new(Some((Pending::Web(h3, req), Count::new(Gauge::Incoming))))),
             protocol: alpn,
             url,
             path,
@@ -93,7 +100,7 @@ async fn handshake(incoming: quinn::Incoming) -> Option<NativeIncoming> {
         })
     } else {
         Some(NativeIncoming {
-            pending: Arc::new(Mutex::new(Some(Pending::Raw(conn)))),
+            pending: Arc::new(Mutex::new(Some((Pending::Raw(conn), Count::new(Gauge::Incoming))))),
             protocol: alpn,
             url: String::new(),
             path: String::new(),
@@ -137,7 +144,7 @@ impl NativeIncoming {
     /// handshake failed.
     #[napi(ts_return_type = "Promise<NativeSession>")]
     pub fn accept<'env>(&self, env: &'env Env, subprotocol: Option<String>) -> Result<PromiseRaw<'env, NativeSession>> {
-        let pending = self.pending.lock().ok().and_then(|mut g| g.take());
+        let pending = self.pending.lock().ok().and_then(|mut g| g.take()).map(|(p, _decided)| p);
         let (url, path, origin) = (self.url.clone(), self.path.clone(), self.origin.clone());
         let protocol = self.protocol.clone();
         env.spawn_future(async move {
@@ -162,7 +169,7 @@ impl NativeIncoming {
     /// Reject: WebTransport answers `status` (e.g. 403, 404); raw QUIC closes the connection with `status` as code.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn reject<'env>(&self, env: &'env Env, status: u32) -> Result<PromiseRaw<'env, ()>> {
-        let pending = self.pending.lock().ok().and_then(|mut g| g.take());
+        let pending = self.pending.lock().ok().and_then(|mut g| g.take()).map(|(p, _decided)| p);
         env.spawn_future(async move {
             match pending {
                 None => {}
@@ -187,6 +194,7 @@ pub struct NativeServer {
     endpoint: quinn::Endpoint,
     rx: Arc<tokio::sync::Mutex<mpsc::Receiver<NativeIncoming>>>,
     addr: SocketAddr,
+    _count: Count,
 }
 
 #[napi]
@@ -206,7 +214,9 @@ impl NativeServer {
             .ok_or_else(|| Error::new(Status::InvalidArg, "bad host"))?;
         let mut alpns = vec![ALPN_H3.to_string()];
         alpns.extend(opts.alpns.unwrap_or_else(|| vec![ALPN_MOQ.to_string()]));
-        let config = tls::server_config(&opts.cert_pem, &opts.key_pem, &alpns, opts.max_streams.unwrap_or(DEFAULT_MAX_STREAMS))?;
+        let live = tls::Liveness::from_options(opts.idle_timeout_ms, opts.keep_alive_ms)?;
+        let max_streams = opts.max_streams.unwrap_or(DEFAULT_MAX_STREAMS);
+        let config = tls::server_config(&opts.cert_pem, &opts.key_pem, &alpns, max_streams, live)?;
         let (tx, rx) = mpsc::channel::<NativeIncoming>(64);
         napi::bindgen_prelude::within_runtime_if_available(move || {
             let endpoint = quinn::Endpoint::server(config, addr)
@@ -223,7 +233,7 @@ impl NativeServer {
                     });
                 }
             });
-            Ok(NativeServer { endpoint, rx: Arc::new(tokio::sync::Mutex::new(rx)), addr })
+            Ok(NativeServer { endpoint, rx: Arc::new(tokio::sync::Mutex::new(rx)), addr, _count: Count::new(Gauge::Endpoints) })
         })
     }
 
@@ -277,6 +287,10 @@ pub struct ConnectOptions {
     /// WebTransport: "full" (default) or "minimal" — only H3_DATAGRAM in our SETTINGS, like webtransport-go's
     /// client (a test mode for server leniency).
     pub h3_settings: Option<String>,
+    /// Close the connection after this many ms without a packet from the peer (0: no limit of ours); default 30000.
+    pub idle_timeout_ms: Option<u32>,
+    /// Send a PING after this many ms of silence (0: never); default 10000, at most a third of the idle timeout.
+    pub keep_alive_ms: Option<u32>,
 }
 
 fn conn_err(e: impl std::fmt::Display) -> Error {
@@ -295,6 +309,8 @@ pub fn connect<'env>(env: &'env Env, url: String, opts: Option<ConnectOptions>) 
         max_streams: None,
         origin: None,
         h3_settings: None,
+        idle_timeout_ms: None,
+        keep_alive_ms: None,
     });
     let parsed = url::Url::parse(&url).map_err(|e| Error::new(Status::InvalidArg, format!("bad url: {e}")))?;
     let alpn = opts.alpn.clone().unwrap_or_else(|| ALPN_H3.to_string());
@@ -303,7 +319,8 @@ pub fn connect<'env>(env: &'env Env, url: String, opts: Option<ConnectOptions>) 
         cert_hashes: opts.cert_hashes.as_ref().map(|v| v.iter().map(|b| b.to_vec()).collect()).unwrap_or_default(),
         insecure: opts.insecure.unwrap_or(false),
     };
-    let config = tls::client_config(&alpn, &tls_opts, opts.max_streams.unwrap_or(DEFAULT_MAX_STREAMS))?;
+    let live = tls::Liveness::from_options(opts.idle_timeout_ms, opts.keep_alive_ms)?;
+    let config = tls::client_config(&alpn, &tls_opts, opts.max_streams.unwrap_or(DEFAULT_MAX_STREAMS), live)?;
     let protocols = opts.protocols.clone().unwrap_or_default();
     let origin = opts.origin.clone();
     let mode = match opts.h3_settings.as_deref() {

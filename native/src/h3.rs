@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use web_transport_proto::http::{HeaderName, HeaderValue, StatusCode};
 use web_transport_proto::{ConnectError, ConnectRequest, ConnectResponse, Frame, Setting, Settings, VarInt};
 
+use crate::counters::{Count, Gauge};
 use crate::fast::now_or_spawn;
 
 /// HTTP/3 error codes (RFC 9114 §8.1) we send.
@@ -242,8 +243,8 @@ pub struct Request {
 /// Where the stream-routing tasks deliver.
 struct Routes {
     server: bool,
-    uni: mpsc::UnboundedSender<(u64, quinn::RecvStream)>,
-    bi: mpsc::UnboundedSender<(u64, quinn::SendStream, quinn::RecvStream)>,
+    uni: mpsc::UnboundedSender<(u64, quinn::RecvStream, Count)>,
+    bi: mpsc::UnboundedSender<(u64, quinn::SendStream, quinn::RecvStream, Count)>,
     requests: mpsc::UnboundedSender<Request>,
     settings: watch::Sender<bool>,
 }
@@ -254,8 +255,8 @@ pub struct H3 {
     /// Our control stream: held open for the connection's life (closing it is a connection error in HTTP/3).
     _control: Mutex<quinn::SendStream>,
     settings: watch::Receiver<bool>,
-    uni: tokio::sync::Mutex<mpsc::UnboundedReceiver<(u64, quinn::RecvStream)>>,
-    bi: tokio::sync::Mutex<mpsc::UnboundedReceiver<(u64, quinn::SendStream, quinn::RecvStream)>>,
+    uni: tokio::sync::Mutex<mpsc::UnboundedReceiver<(u64, quinn::RecvStream, Count)>>,
+    bi: tokio::sync::Mutex<mpsc::UnboundedReceiver<(u64, quinn::SendStream, quinn::RecvStream, Count)>>,
 }
 
 impl H3 {
@@ -290,7 +291,7 @@ impl H3 {
     pub async fn accept_uni(&self, id: u64) -> Option<quinn::RecvStream> {
         let mut rx = self.uni.lock().await;
         loop {
-            let (sid, mut r) = rx.recv().await?;
+            let (sid, mut r, _queued) = rx.recv().await?;
             if sid == id {
                 return Some(r);
             }
@@ -302,7 +303,7 @@ impl H3 {
     pub async fn accept_bi(&self, id: u64) -> Option<(quinn::SendStream, quinn::RecvStream)> {
         let mut rx = self.bi.lock().await;
         loop {
-            let (sid, mut s, mut r) = rx.recv().await?;
+            let (sid, mut s, mut r, _queued) = rx.recv().await?;
             if sid == id {
                 return Some((s, r));
             }
@@ -400,7 +401,7 @@ async fn route_uni(mut recv: quinn::RecvStream, routes: Arc<Routes>) {
         UNI_QPACK_ENCODER | UNI_QPACK_DECODER => drain(recv).await,
         UNI_WEBTRANSPORT => {
             if let Ok(id) = read_varint(&mut recv).await {
-                let _ = routes.uni.send((id, recv));
+                let _ = routes.uni.send((id, recv, Count::new(Gauge::StreamsQueued)));
             }
         }
         _ => {
@@ -420,7 +421,7 @@ async fn route_bi(mut send: quinn::SendStream, mut recv: quinn::RecvStream, rout
         match typ {
             BIDI_WEBTRANSPORT => {
                 if let Ok(id) = read_varint(&mut recv).await {
-                    let _ = routes.bi.send((id, send, recv));
+                    let _ = routes.bi.send((id, send, recv, Count::new(Gauge::StreamsQueued)));
                 }
                 return;
             }

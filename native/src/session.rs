@@ -7,6 +7,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::counters::{Count, Gauge};
 use crate::wt::Session;
 
 use crate::fast::{now_or_promise, NowOr};
@@ -41,7 +42,7 @@ pub struct NativeStats {
 pub struct SessionShared {
     session: Session,
     // Keeps a client endpoint (its UDP socket) alive as long as the session.
-    _endpoint: Option<quinn::Endpoint>,
+    _endpoint: Option<(quinn::Endpoint, Count)>,
 }
 
 #[napi]
@@ -62,6 +63,7 @@ impl NativeSession {
         origin: Option<String>,
         endpoint: Option<quinn::Endpoint>,
     ) -> Self {
+        let endpoint = endpoint.map(|e| (e, Count::new(Gauge::Endpoints)));
         Self { inner: Arc::new(SessionShared { session, _endpoint: endpoint }), protocol, url, path, origin }
     }
 }

@@ -22,14 +22,52 @@ fn tls_err(e: impl std::fmt::Display) -> Error {
     Error::new(Status::InvalidArg, format!("tls: {e}"))
 }
 
+/// Default idle timeout: a connection with no packet from the peer for this long is closed ("idle-timeout").
+pub const DEFAULT_IDLE_TIMEOUT_MS: u32 = 30_000;
+/// Default keep-alive (PING) interval, shortened to a third of the idle timeout when that is below 30 s.
+pub const DEFAULT_KEEP_ALIVE_MS: u32 = 10_000;
+/// Upper bound of both settings (one day).
+pub const MAX_TIMER_MS: u32 = 86_400_000;
+
+/// Idle timeout and keep-alive, in milliseconds; 0 disables either. QUIC applies the smaller of both peers' idle
+/// timeouts (a peer advertising 0 leaves it to the other).
+#[derive(Clone, Copy, Debug)]
+pub struct Liveness {
+    pub idle_timeout_ms: u32,
+    pub keep_alive_ms: u32,
+}
+
+impl Liveness {
+    /// Validates the options (`None` = default). A keep-alive at or above a non-zero idle timeout is refused: the
+    /// connection would time out between two PINGs.
+    pub fn from_options(idle_timeout_ms: Option<u32>, keep_alive_ms: Option<u32>) -> Result<Self> {
+        let idle = idle_timeout_ms.unwrap_or(DEFAULT_IDLE_TIMEOUT_MS);
+        for (name, v) in [("idleTimeoutMs", Some(idle)), ("keepAliveMs", keep_alive_ms)] {
+            if let Some(v) = v {
+                if v > MAX_TIMER_MS {
+                    return Err(Error::new(Status::InvalidArg, format!("{name} must be 0..{MAX_TIMER_MS} ms, got {v}")));
+                }
+            }
+        }
+        let keep = keep_alive_ms.unwrap_or(if idle == 0 { DEFAULT_KEEP_ALIVE_MS } else { DEFAULT_KEEP_ALIVE_MS.min(idle / 3) });
+        if idle > 0 && keep >= idle {
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!("keepAliveMs ({keep}) must be below idleTimeoutMs ({idle}), or 0 to disable keep-alive"),
+            ));
+        }
+        Ok(Liveness { idle_timeout_ms: idle, keep_alive_ms: keep })
+    }
+}
+
 /// Limits shared by both roles. MoQ opens one uni stream per group, so the stream limits are generous; the windows
 /// stay at quinn's defaults (bounded buffering on both sides).
-pub fn transport_config(max_streams: u32) -> Arc<quinn::TransportConfig> {
+pub fn transport_config(max_streams: u32, live: Liveness) -> Arc<quinn::TransportConfig> {
     let mut t = quinn::TransportConfig::default();
     t.max_concurrent_bidi_streams(max_streams.into());
     t.max_concurrent_uni_streams(max_streams.into());
-    t.keep_alive_interval(Some(Duration::from_secs(10)));
-    t.max_idle_timeout(Some(quinn::VarInt::from_u32(30_000).into()));
+    t.keep_alive_interval((live.keep_alive_ms > 0).then(|| Duration::from_millis(live.keep_alive_ms.into())));
+    t.max_idle_timeout((live.idle_timeout_ms > 0).then(|| quinn::VarInt::from_u32(live.idle_timeout_ms).into()));
     Arc::new(t)
 }
 
@@ -48,7 +86,13 @@ pub fn parse_key(pem: &str) -> Result<PrivateKeyDer<'static>> {
         .ok_or_else(|| tls_err("no private key in PEM"))
 }
 
-pub fn server_config(cert_pem: &str, key_pem: &str, alpns: &[String], max_streams: u32) -> Result<quinn::ServerConfig> {
+pub fn server_config(
+    cert_pem: &str,
+    key_pem: &str,
+    alpns: &[String],
+    max_streams: u32,
+    live: Liveness,
+) -> Result<quinn::ServerConfig> {
     let mut tls = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(tls_err)?
@@ -59,7 +103,7 @@ pub fn server_config(cert_pem: &str, key_pem: &str, alpns: &[String], max_stream
     tls.max_early_data_size = 0;
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls).map_err(tls_err)?;
     let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    cfg.transport_config(transport_config(max_streams));
+    cfg.transport_config(transport_config(max_streams, live));
     Ok(cfg)
 }
 
@@ -69,7 +113,7 @@ pub struct ClientTls {
     pub insecure: bool,
 }
 
-pub fn client_config(alpn: &str, opts: &ClientTls, max_streams: u32) -> Result<quinn::ClientConfig> {
+pub fn client_config(alpn: &str, opts: &ClientTls, max_streams: u32, live: Liveness) -> Result<quinn::ClientConfig> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(tls_err)?;
@@ -100,7 +144,7 @@ pub fn client_config(alpn: &str, opts: &ClientTls, max_streams: u32) -> Result<q
     tls.alpn_protocols = vec![alpn.as_bytes().to_vec()];
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(tls_err)?;
     let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));
-    cfg.transport_config(transport_config(max_streams));
+    cfg.transport_config(transport_config(max_streams, live));
     Ok(cfg)
 }
 

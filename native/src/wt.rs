@@ -20,6 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 
+use crate::counters::{count_connection, Count, Gauge};
 use crate::fast::now_or_spawn;
 use crate::h3::{self, ConnectEnd, H3};
 
@@ -41,8 +42,8 @@ impl From<quinn::RecvStream> for PeerRecv {
 
 /// Raw QUIC: peer streams, queued as they become readable.
 struct Raw {
-    uni: tokio::sync::Mutex<mpsc::UnboundedReceiver<PeerRecv>>,
-    bi: tokio::sync::Mutex<mpsc::UnboundedReceiver<(quinn::SendStream, PeerRecv)>>,
+    uni: tokio::sync::Mutex<mpsc::UnboundedReceiver<(PeerRecv, Count)>>,
+    bi: tokio::sync::Mutex<mpsc::UnboundedReceiver<(quinn::SendStream, PeerRecv, Count)>>,
 }
 
 /// Who closed the session and why.
@@ -75,6 +76,7 @@ pub struct Session {
     web: Option<Web>,
     raw: Option<Raw>,
     outcome: Arc<Mutex<Option<Close>>>,
+    _count: Count,
 }
 
 pub type Streams = (quinn::SendStream, quinn::RecvStream);
@@ -88,7 +90,8 @@ impl Session {
         tokio::spawn(raw_accept_uni(conn.clone(), uni_tx));
         tokio::spawn(raw_accept_bi(conn.clone(), bi_tx));
         let raw = Raw { uni: tokio::sync::Mutex::new(uni_rx), bi: tokio::sync::Mutex::new(bi_rx) };
-        Session { conn, web: None, raw: Some(raw), outcome: Arc::new(Mutex::new(None)) }
+        count_connection(&conn, false);
+        Session { conn, web: None, raw: Some(raw), outcome: Arc::new(Mutex::new(None)), _count: Count::new(Gauge::Sessions) }
     }
 
     /// A WebTransport session on an answered CONNECT stream. Starts the capsule reader.
@@ -110,6 +113,7 @@ impl Session {
         let outcome = Arc::new(Mutex::new(None));
         let (done_tx, done_rx) = watch::channel(false);
         let conn = h3.conn.clone();
+        count_connection(&conn, true);
         tokio::spawn(read_peer_close(conn.clone(), recv, outcome.clone(), done_tx));
         Session {
             conn,
@@ -125,6 +129,7 @@ impl Session {
                 reader_done: done_rx,
             }),
             outcome,
+            _count: Count::new(Gauge::Sessions),
         }
     }
 
@@ -158,7 +163,7 @@ impl Session {
     pub async fn accept_bi(&self) -> Option<(quinn::SendStream, PeerRecv)> {
         match (&self.web, &self.raw) {
             (Some(w), _) => w.h3.accept_bi(w.id).await.map(|(s, r)| (s, r.into())),
-            (None, Some(raw)) => raw.bi.lock().await.recv().await,
+            (None, Some(raw)) => raw.bi.lock().await.recv().await.map(|(s, r, _queued)| (s, r)),
             (None, None) => None,
         }
     }
@@ -167,7 +172,7 @@ impl Session {
     pub async fn accept_uni(&self) -> Option<PeerRecv> {
         match (&self.web, &self.raw) {
             (Some(w), _) => w.h3.accept_uni(w.id).await.map(PeerRecv::from),
-            (None, Some(raw)) => raw.uni.lock().await.recv().await,
+            (None, Some(raw)) => raw.uni.lock().await.recv().await.map(|(r, _queued)| r),
             (None, None) => None,
         }
     }
@@ -255,7 +260,7 @@ impl Session {
 }
 
 /// Raw QUIC: take every peer uni stream quinn accepts (stream-id order) and queue each once it is readable.
-async fn raw_accept_uni(conn: quinn::Connection, tx: mpsc::UnboundedSender<PeerRecv>) {
+async fn raw_accept_uni(conn: quinn::Connection, tx: mpsc::UnboundedSender<(PeerRecv, Count)>) {
     loop {
         let recv = tokio::select! {
             r = conn.accept_uni() => match r {
@@ -267,14 +272,14 @@ async fn raw_accept_uni(conn: quinn::Connection, tx: mpsc::UnboundedSender<PeerR
         let tx = tx.clone();
         now_or_spawn(async move {
             if let Some(first) = first_read(recv, &tx).await {
-                let _ = tx.send(first);
+                let _ = tx.send((first, Count::new(Gauge::StreamsQueued)));
             }
         });
     }
 }
 
 /// Raw QUIC: as `raw_accept_uni`, for bidi streams (readable on their receive side).
-async fn raw_accept_bi(conn: quinn::Connection, tx: mpsc::UnboundedSender<(quinn::SendStream, PeerRecv)>) {
+async fn raw_accept_bi(conn: quinn::Connection, tx: mpsc::UnboundedSender<(quinn::SendStream, PeerRecv, Count)>) {
     loop {
         let (send, recv) = tokio::select! {
             r = conn.accept_bi() => match r {
@@ -286,7 +291,7 @@ async fn raw_accept_bi(conn: quinn::Connection, tx: mpsc::UnboundedSender<(quinn
         let tx = tx.clone();
         now_or_spawn(async move {
             if let Some(first) = first_read(recv, &tx).await {
-                let _ = tx.send((send, first));
+                let _ = tx.send((send, first, Count::new(Gauge::StreamsQueued)));
             }
         });
     }

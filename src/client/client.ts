@@ -22,7 +22,19 @@ export interface TlsOptions {
   insecureSkipVerify?: boolean;
 }
 
-export interface ClientOptions {
+/** QUIC liveness settings (Node's native transport; browsers' WebTransport has no such knobs and ignores them). */
+export interface LivenessOptions {
+  /** Milliseconds without any packet from the peer after which the connection is closed and the session ends with
+   *  SessionError Internal (`CloseInfo.failure` "idle-timeout"). Default 30000; 0 leaves it to the peer (QUIC uses
+   *  the smaller of both peers' values, so either side can shorten it). Integer 0..86400000. */
+  idleTimeoutMs?: number;
+  /** Milliseconds of silence after which a PING is sent, keeping an idle session (and NAT bindings) alive. Default
+   *  10000, or a third of `idleTimeoutMs` when that is shorter than 30 s; 0 disables. Integer 0..86400000, below
+   *  `idleTimeoutMs` unless that is 0. */
+  keepAliveMs?: number;
+}
+
+export interface ClientOptions extends LivenessOptions {
   config?: SessionConfig;
   versions?: number[];
   extensions?: Parameters;
@@ -31,8 +43,37 @@ export interface ClientOptions {
   bitrateMonitor?: BitrateMonitorOptions | false;
 }
 
-/** How a platform opens a connection: `alpn` is "h3" for WebTransport or "moq-00" for raw QUIC. */
-export type Connector = (url: URL, alpn: "h3" | "moq-00", tls: TlsOptions) => Promise<Transport>;
+const MAX_TIMER_MS = 86_400_000;
+
+/** @internal Throws TypeError (not an integer) or RangeError (out of range, keep-alive not below the idle timeout)
+ *  for bad liveness options; returns only the ones that are set. */
+export function checkLiveness(opts: LivenessOptions): LivenessOptions {
+  const out: LivenessOptions = {};
+  for (const name of ["idleTimeoutMs", "keepAliveMs"] as const) {
+    const v: unknown = opts[name];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isInteger(v))
+      throw new TypeError(`moqt: ${name} must be an integer number of milliseconds, got ${String(v)}`);
+    if (v < 0 || v > MAX_TIMER_MS)
+      throw new RangeError(`moqt: ${name} must be 0..${MAX_TIMER_MS} ms, got ${v}`);
+    out[name] = v;
+  }
+  const idle = out.idleTimeoutMs ?? 30_000;
+  if (out.keepAliveMs !== undefined && idle > 0 && out.keepAliveMs >= idle)
+    throw new RangeError(
+      `moqt: keepAliveMs (${out.keepAliveMs}) must be below idleTimeoutMs (${idle}), or 0 to disable keep-alive`,
+    );
+  return out;
+}
+
+/** How a platform opens a connection: `alpn` is "h3" for WebTransport or "moq-00" for raw QUIC. `liveness` holds
+ *  only checked, set values; a platform without such settings ignores it. */
+export type Connector = (
+  url: URL,
+  alpn: "h3" | "moq-00",
+  tls: TlsOptions,
+  liveness?: LivenessOptions,
+) => Promise<Transport>;
 
 let connector: Connector | undefined;
 
@@ -47,11 +88,14 @@ export class ErrInvalidScheme extends TypeError {
 
 export class Client {
   readonly #opts: ClientOptions;
+  readonly #liveness: LivenessOptions;
   #sessions = new Set<Session>();
   #closed = false;
 
+  /** Throws TypeError/RangeError for bad `idleTimeoutMs`/`keepAliveMs`. */
   constructor(opts: ClientOptions = {}) {
     this.#opts = opts;
+    this.#liveness = checkLiveness(opts);
   }
 
   /** Dial `url` and set up a session. Incoming subscriptions are served by `mux` (default DefaultTrackMux). */
@@ -63,7 +107,7 @@ export class Client {
     else if (u.protocol === "moqt:") alpn = "moq-00";
     else throw new ErrInvalidScheme(`moqt: unsupported URL scheme ${u.protocol} (use https:// or moqt://)`);
     if (!connector) throw new Error("moqt: no transport available on this platform");
-    const transport = await connector(u, alpn, this.#opts.tls ?? {});
+    const transport = await connector(u, alpn, this.#opts.tls ?? {}, this.#liveness);
     // moqt://: the path parameter carries the query too ("/room?jwt=…"), which our Server splits off into
     // SetupRequest.url. gomoqt routes on the exact path parameter, so only put a query in URLs for moqt servers.
     const path = (u.pathname || "/") + (alpn === "moq-00" ? u.search : "");

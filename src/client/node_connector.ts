@@ -5,7 +5,7 @@ import { connectNative } from "../transport/native/index.js";
 
 const dec = new TextDecoder();
 
-export const nodeConnector: Connector = async (url, alpn, tls) => {
+export const nodeConnector: Connector = async (url, alpn, tls, liveness = {}) => {
   const port = url.port || "443";
   const target = alpn === "h3" ? url.href : `https://${url.hostname}:${port}/`;
   return connectNative(target, {
@@ -13,5 +13,6 @@ export const nodeConnector: Connector = async (url, alpn, tls) => {
     ...(tls.ca !== undefined ? { ca: typeof tls.ca === "string" ? tls.ca : dec.decode(tls.ca) } : {}),
     ...(tls.serverCertificateHashes ? { certHashes: tls.serverCertificateHashes } : {}),
     ...(tls.insecureSkipVerify ? { insecure: true } : {}),
+    ...liveness,
   });
 };

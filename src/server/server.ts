@@ -12,9 +12,10 @@ import type { Session } from "../session/session.js";
 import { acceptSession, DefaultRouter, SetupRouter, type SetupHandler } from "../session/setup.js";
 import { BitrateMonitor, type BitrateMonitorOptions } from "../session/bitrate_monitor.js";
 import { generateCertificate, listenNative, type NativeListener } from "../transport/native/index.js";
-import { shutdownSessions } from "../client/client.js";
+import { checkLiveness, shutdownSessions, type LivenessOptions } from "../client/client.js";
 
-export interface ServerOptions {
+/** `idleTimeoutMs` / `keepAliveMs`: see LivenessOptions (same defaults, applied to every connection). */
+export interface ServerOptions extends LivenessOptions {
   /** "host:port"; ":0" or "127.0.0.1:0" picks a free port; ":4443" binds all interfaces. */
   addr: string;
   /** Certificate and key in PEM. Both omitted: a self-signed development certificate is generated. */
@@ -45,6 +46,7 @@ export function parseAddr(addr: string): { host: string; port: number } {
 
 export class Server {
   readonly #opts: ServerOptions;
+  readonly #liveness: LivenessOptions;
   #listener: NativeListener | undefined;
   #sessions = new Set<Session>();
   #certHash: Uint8Array | undefined;
@@ -52,8 +54,10 @@ export class Server {
   #closed = false;
   #serving: Promise<void> | undefined;
 
+  /** Throws TypeError for cert without key (or the reverse), TypeError/RangeError for bad liveness options. */
   constructor(opts: ServerOptions) {
     this.#opts = opts;
+    this.#liveness = checkLiveness(opts);
     if ((opts.cert === undefined) !== (opts.key === undefined))
       throw new TypeError(
         "moqt: give both cert and key, or neither (a development certificate is generated)",
@@ -103,6 +107,7 @@ export class Server {
       port,
       certPem,
       keyPem,
+      ...this.#liveness,
       ...(checkOrigin
         ? { authorize: (req) => (req.protocol === "h3" ? checkOrigin(req.origin) : true) }
         : {}),

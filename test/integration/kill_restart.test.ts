@@ -1,11 +1,12 @@
-// Processes killed with SIGKILL over real loopback: a `moqt pub` killed while a group is half written (the relay, a
-// `moqt relay` child, must end the broadcast with typed errors once QUIC gives up on the dead publisher, and serve a
-// new publisher afterwards), and the `moqt relay` killed while a group is half written (publisher and subscriber
-// sessions must end, and a relay restarted on the same port must serve again).
+// Processes killed with SIGKILL over real loopback: a publisher process killed while a group is half written (the
+// relay, a `moqt relay` child, must end the broadcast with typed errors once QUIC gives up on the dead publisher, and
+// serve a new `moqt pub` afterwards), and the `moqt relay` killed while a group is half written (publisher and
+// subscriber sessions must end, and a relay restarted on the same port must serve again).
 //
 // Nothing here measures time: the waits are "eventually", bounded by the test timeout. The dead peer is only noticed
-// through the QUIC idle timeout (30 s in native/src/tls.rs, not configurable from TS today), so each test takes
-// ~30–40 s; the two run concurrently.
+// through the QUIC idle timeout, which QUIC takes as the smaller of both peers' values: the killed publisher (a child
+// running the library's Client, since `moqt pub` has no idle-timeout flag) and the in-test Client of the relay test
+// set `idleTimeoutMs: IDLE_MS`, so neither waits out the 30 s default.
 import { describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -35,6 +36,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MAIN = join(root, "src", "cli", "main.ts");
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+/** The idle timeout the dying peers' sessions negotiate (ms). */
+const IDLE_MS = 3000;
 
 interface Proc {
   child: ChildProcessWithoutNullStreams;
@@ -43,9 +46,33 @@ interface Proc {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** A publisher process on the library (from source): dials `url` with `idleTimeoutMs: IDLE_MS`, serves `path`
+ *  track `text` with frames f0..f4 in group 0 and keeps that group open, printing "half-written" once it is. */
+function halfWritingPublisher(url: string, path: string): Proc {
+  const code = `
+    const [root, url, path, idle] = process.argv.slice(1);
+    const { Client, TrackMux } = await import(root + "/src/index.ts");
+    const mux = new TrackMux();
+    mux.publishFunc(undefined, path, async (tw) => {
+      const g = await tw.openGroup(0);
+      for (let i = 0; i < 5; i++) await g.writeFrame(new TextEncoder().encode("f" + i));
+      console.log("half-written");
+      await new Promise(() => {});
+    });
+    const client = new Client({ tls: { insecureSkipVerify: true }, bitrateMonitor: false, idleTimeoutMs: Number(idle) });
+    await client.dial(url, mux);
+    setInterval(() => {}, 1 << 30);
+  `;
+  return spawnProc(["--import", "tsx", "--input-type=module", "-e", code, root, url, path, String(IDLE_MS)]);
+}
+
 /** Run the CLI from source. */
 function moqt(args: string[]): Proc {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+  return spawnProc(["--import", "tsx", MAIN, ...args]);
+}
+
+function spawnProc(args: string[]): Proc {
+  const child = spawn(process.execPath, args, {
     cwd: root,
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -197,9 +224,8 @@ describe("kill and restart (SIGKILL, real loopback)", { skip, timeout: 120_000, 
       const [r, info] = await startRelay();
       relay = r;
       const url = `https://${info.quic}/`;
-      // Group 0 holds 1000 frames; the publisher is given 5 of them and stdin stays open: a half-written group.
-      pub = moqt(["pub", url, "/kill", "text", "--insecure", "--group-frames", "1000"]);
-      pub.child.stdin.write("f0\nf1\nf2\nf3\nf4\n");
+      // The publisher writes 5 frames of group 0 and keeps it open: a half-written group.
+      pub = halfWritingPublisher(url, "/kill");
 
       const watcher = await client.dial(`moqt://${info.quic}/`);
       const ann = await announced(watcher, "/kill");
@@ -265,7 +291,12 @@ describe("kill and restart (SIGKILL, real loopback)", { skip, timeout: 120_000, 
 
   it("the relay killed mid-group: publisher and subscriber sessions end; a relay restarted on the same port serves again", async (t: TestContext) => {
     let relay: Proc | undefined, relay2: Proc | undefined;
-    const client = new Client({ tls: { insecureSkipVerify: true }, bitrateMonitor: false });
+    // The short idle timeout ends the sessions to the killed relay soon (both sessions negotiate it).
+    const client = new Client({
+      tls: { insecureSkipVerify: true },
+      bitrateMonitor: false,
+      idleTimeoutMs: IDLE_MS,
+    });
     try {
       const [r, info] = await startRelay();
       relay = r;

@@ -8,6 +8,8 @@ import {
   generateCertificate,
   listenNative,
   nativeAvailable,
+  nativeStats,
+  type NativeResourceStats,
   type DevCertificate,
   type NativeListener,
   type NativeTransport,
@@ -17,6 +19,17 @@ import { NativeTransport as NativeSessionTransport } from "../../src/transport/n
 import { StreamError, TransportClosedError } from "../../src/transport/stream_error.js";
 import type { RecvStream, SendStream } from "../../src/transport/transport.js";
 import { UdpProxy } from "../support/udp_proxy.js";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import {
+  Client,
+  Server,
+  SessionError,
+  SessionErrorCode,
+  TrackMux,
+  accept,
+  type Session,
+} from "../../src/index.js";
 
 const available = nativeAvailable();
 // Locally, a missing addon skips with a hint; in CI it must fail.
@@ -62,6 +75,35 @@ async function writeUntilError(s: SendStream): Promise<void> {
   for (;;) await s.write(chunk);
 }
 
+// A full GC on demand: native session/stream objects are released when their JS wrappers are collected.
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+/** The addon's counters once they stop moving (after GCs), bounded by `tries`. */
+async function settledStats(tries = 100): Promise<NativeResourceStats> {
+  let last = "";
+  for (let i = 0; i < tries; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 30));
+    const now = nativeStats();
+    if (JSON.stringify(now) === last) return now;
+    last = JSON.stringify(now);
+  }
+  return nativeStats();
+}
+
+/** Poll (with GCs) until the counters equal `want`, then assert it; bounded by `tries`. */
+async function statsBackTo(want: NativeResourceStats, tries = 300): Promise<void> {
+  for (let i = 0; i < tries && JSON.stringify(nativeStats()) !== JSON.stringify(want); i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  assert.deepEqual(nativeStats(), want);
+}
+
+/** A short idle timeout for the liveness tests (ms). */
+const SHORT_IDLE_MS = 800;
+
 const MODES = [
   { name: "raw QUIC (moq-00)", alpn: "moq-00" },
   { name: "WebTransport (h3)", alpn: "h3" },
@@ -71,9 +113,11 @@ describe("native transport", { skip }, () => {
   let cert: DevCertificate;
   let listener: NativeListener;
 
+  const listenOpts = () => ({ host: "127.0.0.1", port: 0, certPem: cert.certPem, keyPem: cert.keyPem });
+
   before(() => {
     cert = generateCertificate();
-    listener = listenNative({ host: "127.0.0.1", port: 0, certPem: cert.certPem, keyPem: cert.keyPem });
+    listener = listenNative(listenOpts());
   });
   after(() => listener?.close());
 
@@ -521,6 +565,80 @@ describe("native transport", { skip }, () => {
         },
       );
 
+      for (const side of ["client", "server"] as const)
+        it(
+          `a silent peer (UDP blackhole) ends the connection after the ${side}'s idleTimeoutMs: "idle-timeout" on both sides`,
+          { timeout: 20_000 },
+          async (t) => {
+            // QUIC applies the smaller of both peers' idle timeouts, so the option on either side shortens it.
+            const l =
+              side === "server" ? listenNative({ ...listenOpts(), idleTimeoutMs: SHORT_IDLE_MS }) : listener;
+            const proxy = await UdpProxy.start({ targetPort: l.port });
+            try {
+              const accepted = l.accept();
+              const client = await connectNative(`https://127.0.0.1:${proxy.port}/moq`, {
+                alpn: mode.alpn,
+                certHashes: [cert.sha256],
+                ...(side === "client" ? { idleTimeoutMs: SHORT_IDLE_MS } : {}),
+              });
+              const server = (await accepted)!.transport;
+              const bi = await client.openBi();
+              await bi.send.write(enc.encode("x"), true);
+              assert.ok(await server.acceptBi());
+              const start = performance.now();
+              proxy.blackhole(600_000);
+              // Without the option this would take the 30 s default, beyond the test's timeout.
+              const [c, s] = await Promise.all([client.closed, server.closed]);
+              t.diagnostic(`closed ${Math.round(performance.now() - start)} ms into the blackhole`);
+              for (const info of [c, s]) {
+                assert.equal(info.failure, "idle-timeout");
+                assert.equal(info.remote, false);
+              }
+            } finally {
+              proxy.close();
+              if (l !== listener) l.close();
+            }
+          },
+        );
+
+      it(
+        "keep-alive holds an idle connection past a short idle timeout; keepAliveMs 0 lets it time out",
+        { timeout: 20_000 },
+        async () => {
+          const accepted = listener.accept();
+          const kept = await connectNative(`https://127.0.0.1:${listener.port}/`, {
+            alpn: mode.alpn,
+            certHashes: [cert.sha256],
+            idleTimeoutMs: SHORT_IDLE_MS,
+          });
+          const keptServer = (await accepted)!.transport;
+          const accepted2 = listener.accept();
+          // The server's keep-alive (10 s) is far above the negotiated idle timeout: nothing keeps this one alive.
+          const silent = await connectNative(`https://127.0.0.1:${listener.port}/`, {
+            alpn: mode.alpn,
+            certHashes: [cert.sha256],
+            idleTimeoutMs: SHORT_IDLE_MS,
+            keepAliveMs: 0,
+          });
+          const silentServer = (await accepted2)!.transport;
+          let keptEnded = false;
+          void kept.closed.then(() => (keptEnded = true));
+          const info = await silent.closed;
+          assert.equal(info.failure, "idle-timeout");
+          assert.equal((await silentServer.closed).failure, "idle-timeout");
+          // Still silent for several more idle timeouts: the PINGs keep `kept` open.
+          await new Promise((r) => setTimeout(r, 4 * SHORT_IDLE_MS));
+          assert.equal(keptEnded, false, "the kept-alive connection is still open");
+          const bi = await kept.openBi();
+          await bi.send.write(enc.encode("still here"), true);
+          const sbi = await keptServer.acceptBi();
+          assert.ok(sbi);
+          assert.equal(dec.decode(await readAll(sbi.recv)), "still here");
+          kept.close(0, "");
+          await keptServer.closed;
+        },
+      );
+
       it("stats are numbers, datagrams and priorities work", async () => {
         const p = await pair();
         try {
@@ -565,6 +683,151 @@ describe("native transport", { skip }, () => {
       });
     });
   }
+
+  it(
+    "resource counters: 20 connections and 100 streams over each transport are counted, then back to the baseline",
+    { timeout: 60_000 },
+    async () => {
+      const baseline = await settledStats();
+      assert.ok(baseline.endpoints >= 1, "the shared listener is an endpoint");
+      const CONNS = 20;
+      const STREAMS = 100;
+      for (const mode of MODES) {
+        const web = mode.alpn === "h3";
+        const peak = await (async () => {
+          const pairs: { client: NativeTransport; server: NativeTransport }[] = [];
+          for (let i = 0; i < CONNS; i++) {
+            const accepted = listener.accept();
+            const client = await connectNative(`https://127.0.0.1:${listener.port}/`, {
+              alpn: mode.alpn,
+              certHashes: [cert.sha256],
+            });
+            pairs.push({ client, server: (await accepted)!.transport });
+          }
+          // STREAMS bidi streams, spread over the connections, all open at once; then a uni stream each, left queued.
+          const bis = await Promise.all(
+            Array.from({ length: STREAMS }, async (_, i) => {
+              const p = pairs[i % CONNS]!;
+              const bi = await p.client.openBi();
+              await bi.send.write(enc.encode("ping"));
+              return bi;
+            }),
+          );
+          const served = [];
+          for (let i = 0; i < STREAMS; i++) {
+            const sbi = await pairs[i % CONNS]!.server.acceptBi();
+            assert.ok(sbi);
+            served.push(sbi);
+          }
+          for (const p of pairs) await (await p.client.openUni()).write(enc.encode("queued"), true);
+          // Wait for the queued uni streams to arrive, unaccepted.
+          for (let i = 0; i < 200 && nativeStats().streamsQueued < baseline.streamsQueued + CONNS; i++)
+            await new Promise((r) => setTimeout(r, 10));
+          const peak = nativeStats();
+          // Close every stream both ways, then every connection.
+          await Promise.all(bis.map((bi) => bi.send.finish()));
+          await Promise.all(
+            served.map(async (sbi) => {
+              assert.equal(dec.decode(await readAll(sbi.recv)), "ping");
+              await sbi.send.write(enc.encode("pong"), true);
+            }),
+          );
+          for (const bi of bis) assert.equal(dec.decode(await readAll(bi.recv)), "pong");
+          for (const p of pairs) p.client.close(0, "");
+          await Promise.all(pairs.flatMap((p) => [p.client.closed, p.server.closed]));
+          return peak;
+        })();
+        const key = web ? "connectionsWeb" : "connectionsRaw";
+        const other = web ? "connectionsRaw" : "connectionsWeb";
+        assert.equal(
+          peak[key],
+          baseline[key] + 2 * CONNS,
+          "both ends of each connection are in this process",
+        );
+        assert.equal(peak[other], baseline[other]);
+        assert.equal(peak.sessions, baseline.sessions + 2 * CONNS);
+        assert.equal(peak.endpoints, baseline.endpoints + CONNS, "one UDP endpoint per client connection");
+        // Each bidi stream has both halves at both ends; each uni stream one send half.
+        assert.equal(peak.sendStreams, baseline.sendStreams + 2 * STREAMS + CONNS);
+        assert.equal(peak.recvStreams, baseline.recvStreams + 2 * STREAMS);
+        assert.equal(peak.streamsQueued, baseline.streamsQueued + CONNS);
+        await statsBackTo(baseline);
+      }
+    },
+  );
+
+  it("idleTimeoutMs / keepAliveMs: bad values are a TypeError or RangeError, before anything is sent", async () => {
+    const bad: [Record<string, unknown>, typeof TypeError | typeof RangeError][] = [
+      [{ idleTimeoutMs: 1.5 }, TypeError],
+      [{ idleTimeoutMs: "100" }, TypeError],
+      [{ keepAliveMs: Number.NaN }, TypeError],
+      [{ idleTimeoutMs: -1 }, RangeError],
+      [{ idleTimeoutMs: 86_400_001 }, RangeError],
+      [{ keepAliveMs: 2 ** 32 }, RangeError],
+      [{ idleTimeoutMs: 1000, keepAliveMs: 1000 }, RangeError],
+      [{ keepAliveMs: 30_000 }, RangeError], // not below the default idle timeout
+    ];
+    for (const [opts, type] of bad) {
+      const what = JSON.stringify(opts);
+      assert.throws(() => listenNative({ ...listenOpts(), ...opts }), type, what);
+      await assert.rejects(connectNative(`https://127.0.0.1:${listener.port}/`, opts), type, what);
+      assert.throws(() => new Client(opts), type, what);
+      assert.throws(() => new Server({ addr: "127.0.0.1:0", ...opts }), type, what);
+    }
+    // The addon checks too, with the same rule.
+    assert.throws(
+      () => loadNative().NativeServer.listen({ ...listenOpts(), idleTimeoutMs: 1000, keepAliveMs: 1000 }),
+      /keepAliveMs \(1000\) must be below idleTimeoutMs \(1000\)/,
+    );
+    // Accepted edge values: 0 disables either.
+    const l = listenNative({ ...listenOpts(), idleTimeoutMs: 0, keepAliveMs: 0 });
+    l.close();
+  });
+
+  for (const mode of MODES)
+    it(
+      `session level (${mode.name}): a blackholed peer ends Client and Server sessions with SessionError Internal (idle-timeout)`,
+      { timeout: 20_000 },
+      async () => {
+        // The option on one side is enough (QUIC takes the smaller idle timeout): the Client's for raw QUIC, the
+        // Server's for WebTransport, so both are wired through.
+        const onServer = mode.alpn === "h3";
+        let serverSession: Session | undefined;
+        const server = new Server({
+          addr: "127.0.0.1:0",
+          ...(onServer ? { idleTimeoutMs: SHORT_IDLE_MS } : {}),
+          bitrateMonitor: false,
+          setupHandler: async (w, r) => {
+            serverSession = await accept(w, r, new TrackMux());
+          },
+        });
+        server.listen();
+        const proxy = await UdpProxy.start({ targetPort: server.port });
+        const client = new Client({
+          tls: { serverCertificateHashes: [server.certificateHash!] },
+          ...(onServer ? {} : { idleTimeoutMs: SHORT_IDLE_MS }),
+          bitrateMonitor: false,
+        });
+        try {
+          const scheme = mode.alpn === "h3" ? "https" : "moqt";
+          const session = await client.dial(`${scheme}://127.0.0.1:${proxy.port}/`);
+          for (let i = 0; serverSession === undefined && i < 500; i++)
+            await new Promise((r) => setTimeout(r, 10));
+          assert.ok(serverSession, "the server set the session up");
+          proxy.blackhole(600_000);
+          for (const s of [session, serverSession]) {
+            const err = await s.closed;
+            assert.ok(err instanceof SessionError, `expected a SessionError, got ${String(err)}`);
+            assert.equal(err.code, SessionErrorCode.Internal);
+            assert.match(err.message, /idle-timeout/);
+          }
+        } finally {
+          proxy.close();
+          await client.close();
+          await server.close();
+        }
+      },
+    );
 
   it("authorize can reject by path (WebTransport gets the HTTP status) and accept others", async () => {
     const l = listenNative({

@@ -107,6 +107,8 @@ export interface NativeListenOptions {
   keyPem: string;
   alpns?: string[];
   maxStreams?: number;
+  idleTimeoutMs?: number;
+  keepAliveMs?: number;
 }
 
 export interface NativeConnectOptions {
@@ -121,6 +123,8 @@ export interface NativeConnectOptions {
   /** WebTransport: "full" (default) or "minimal" (only H3_DATAGRAM in our SETTINGS, like webtransport-go's client;
    *  a test mode for server leniency). */
   h3Settings?: "full" | "minimal";
+  idleTimeoutMs?: number;
+  keepAliveMs?: number;
 }
 
 export interface NativeGeneratedCertificate {
@@ -130,8 +134,22 @@ export interface NativeGeneratedCertificate {
   notAfterMs: number;
 }
 
+/** Process-wide addon counters (native/src/counters.rs). */
+export interface NativeCounters {
+  endpoints: number;
+  connectionsRaw: number;
+  connectionsWeb: number;
+  sessions: number;
+  sendStreams: number;
+  recvStreams: number;
+  streamsQueued: number;
+  handshakes: number;
+  incoming: number;
+}
+
 export interface NativeAddon {
   NativeServer: { listen(opts: NativeListenOptions): NativeServer };
+  nativeCounters(): NativeCounters;
   connect(url: string, opts?: NativeConnectOptions | null): Promise<NativeSession>;
   generateCertificate(days?: number | null, names?: string[] | null): NativeGeneratedCertificate;
 }

@@ -17,6 +17,7 @@
  *  @module @internal */
 import { loadNative, type NativeIncoming, type NativeServer } from "./binding.js";
 import { NativeTransport } from "./transport.js";
+import { checkLiveness, type LivenessOptions } from "../../client/client.js";
 
 export { NativeTransport, READ_MAX_BYTES } from "./transport.js";
 export { NativeAddonError, nativeAvailable, nativeAddonPath } from "./binding.js";
@@ -42,7 +43,9 @@ export interface NativeRequestInfo {
  *  connection with it as the code). `{ subprotocol }` accepts and selects a WebTransport subprotocol. */
 export type NativeAuthorizeResult = boolean | number | undefined | { readonly subprotocol: string };
 
-export interface ListenNativeOptions {
+/** `idleTimeoutMs` (default 30000, 0: the peer's) and `keepAliveMs` (default 10000 or a third of the idle timeout,
+ *  0: off), in ms: see LivenessOptions in client.ts. TypeError/RangeError on bad values. */
+export interface ListenNativeOptions extends LivenessOptions {
   /** Default "::". */
   readonly host?: string;
   /** Default 0 (any free port). */
@@ -137,6 +140,7 @@ class Listener implements NativeListener {
 
 /** Listen on one UDP port for WebTransport (h3) and raw QUIC (moq-00). Throws `NativeAddonError` without the addon. */
 export function listenNative(opts: ListenNativeOptions): NativeListener {
+  const liveness = checkLiveness(opts);
   const server = loadNative().NativeServer.listen({
     host: opts.host ?? "::",
     port: opts.port ?? 0,
@@ -144,11 +148,13 @@ export function listenNative(opts: ListenNativeOptions): NativeListener {
     keyPem: opts.keyPem,
     ...(opts.alpns ? { alpns: [...opts.alpns] } : {}),
     ...(opts.maxStreams !== undefined ? { maxStreams: opts.maxStreams } : {}),
+    ...liveness,
   });
   return new Listener(server, opts.authorize);
 }
 
-export interface ConnectNativeOptions {
+/** `idleTimeoutMs` / `keepAliveMs`: as for listenNative. */
+export interface ConnectNativeOptions extends LivenessOptions {
   /** "h3" (default) → WebTransport to the URL; "moq-00" (or another ALPN) → raw QUIC to the URL's host:port. */
   readonly alpn?: string;
   /** Trust these CA certificates (PEM) instead of the system roots. */
@@ -164,6 +170,7 @@ export interface ConnectNativeOptions {
 
 /** Connect over raw QUIC or WebTransport. Rejects with an Error whose message starts with "ECONNECT:" on failure. */
 export async function connectNative(url: string | URL, opts: ConnectNativeOptions = {}): Promise<NativeTransport> {
+  const liveness = checkLiveness(opts);
   const session = await loadNative().connect(String(url), {
     alpn: opts.alpn ?? ALPN_WEBTRANSPORT,
     ...(opts.ca !== undefined ? { caPem: opts.ca } : {}),
@@ -173,8 +180,43 @@ export async function connectNative(url: string | URL, opts: ConnectNativeOption
     ...(opts.insecure !== undefined ? { insecure: opts.insecure } : {}),
     ...(opts.protocols ? { protocols: [...opts.protocols] } : {}),
     ...(opts.maxStreams !== undefined ? { maxStreams: opts.maxStreams } : {}),
+    ...liveness,
   });
   return new NativeTransport(session);
+}
+
+/** What the native addon holds right now, process-wide (all listeners and connections of this process). Gauges, not
+ *  totals: each rises when the thing is made and falls when it is released.
+ *
+ *  `connectionsRaw` / `connectionsWeb` follow the connection (until QUIC reports it closed, whatever JS still holds);
+ *  `sessions`, `sendStreams`, `recvStreams` and `endpoints` follow the native objects, which JS wrappers keep alive
+ *  until they are garbage-collected — compare them with a baseline after a forced GC (a count that stays above it is a
+ *  leaked handle). `streamsQueued` (peer streams not yet accepted), `handshakes` (server connections mid-handshake)
+ *  and `incoming` (handshaken, not yet accepted or rejected) are work waiting. */
+export interface NativeResourceStats {
+  /** UDP endpoints: one per listener, one per client connection. */
+  readonly endpoints: number;
+  /** Established raw QUIC (moq-00) connections not yet closed. */
+  readonly connectionsRaw: number;
+  /** Established WebTransport (HTTP/3) connections not yet closed. */
+  readonly connectionsWeb: number;
+  /** Native session objects alive (including ones whose JS wrapper awaits GC). */
+  readonly sessions: number;
+  /** Stream halves alive: a bidi stream counts once in each, a uni stream in one. */
+  readonly sendStreams: number;
+  readonly recvStreams: number;
+  /** Peer-opened streams received but not yet accepted by the application. */
+  readonly streamsQueued: number;
+  /** Server connections in their QUIC/HTTP/3 handshake. */
+  readonly handshakes: number;
+  /** Handshaken server connections awaiting accept/reject. */
+  readonly incoming: number;
+}
+
+/** A snapshot of the native addon's resource counters (see NativeResourceStats). Throws `NativeAddonError` without
+ *  the addon. */
+export function nativeStats(): NativeResourceStats {
+  return { ...loadNative().nativeCounters() };
 }
 
 export interface DevCertificate {
