@@ -5,9 +5,14 @@
  *  Run alone: `npx tsx bench/codec.ts [--quick] [--no-go]`. Used by `bench/run.ts`.
  *
  *  Method (TS): per case, a warm-up loop, then `samples` timed batches, each running the op until the batch lasts at
- *  least `minMs`; ns/op = median over batches. Encode = `encodeMessage(codec, m)` (length prefix + body into a fresh
- *  buffer, as gomoqt's `Encode` builds one slice and writes it). Decode = read the length varint, then
- *  `decodeBody(codec, body)` (gomoqt's `Decode` reads the length from an io.Reader, then the body).
+ *  least `minMs`; ns/op = median over batches. Both sides measure the same work per op:
+ *  - encode: one message value built beforehand → `varint(len) || body` in one new exact-size buffer
+ *    (`encodeMessage`; gomoqt's `Encode` computes `Len()`, makes one slice and writes it into a reused bytes.Buffer);
+ *  - decode: the whole encoded message (length prefix included) already in memory → a message value, trailing bytes
+ *    rejected (`decodeMessage`; gomoqt's `Decode` reads the prefix and then the body from a reset bytes.Reader).
+ *  Allocation is included on both sides (the GC's share in the TS batches, Go's allocs in ns/op; Go reports
+ *  allocs/op). Differences that remain: gomoqt copies the body out of the reader and does not check UTF-8; we read in
+ *  place and reject invalid UTF-8.
  *  The Go side (bench/gomoqt/message_bench_test.go, ours) uses the same field values; v0.9.0 itself ships no
  *  benchmarks in `moqt/internal/message` (they arrived later), so that file is copied into a writable copy of the
  *  module and run with `go test -run '^$' -bench . -benchmem ./moqt/internal/message/`.
@@ -16,7 +21,7 @@ import { execFile } from "node:child_process";
 import { cpSync, chmodSync, existsSync, mkdtempSync, readdirSync, statSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import {
   Announce,
@@ -30,10 +35,10 @@ import {
   Subscribe,
   SubscribeOk,
   SubscribeUpdate,
-  decodeBody,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  decodeMessage,
   encodeFrame,
   encodeMessage,
-  peekVarint,
   type Codec,
 } from "../src/wire/index.js";
 
@@ -101,15 +106,7 @@ export function runTsCodec(quick: boolean): Map<string, number> {
     const wire = encodeMessage(codec, m);
     res.set(
       `${name} decode`,
-      measure(
-        () => {
-          const [len, n] = peekVarint(wire, 0)!;
-          const body = wire.subarray(n, n + (len as number));
-          sink += decodeBody(codec, body) ? 1 : 0;
-        },
-        minMs,
-        samples,
-      ),
+      measure(() => (sink += decodeMessage(codec, wire, DEFAULT_MAX_MESSAGE_BYTES) ? 1 : 0), minMs, samples),
     );
   }
   for (const size of FRAME_SIZES) {
@@ -256,13 +253,105 @@ export function geomeanRatio(
   return Math.exp(rs.reduce((a, b) => a + Math.log(b), 0) / rs.length);
 }
 
+/** Before/after on this machine in one process: the same cases through an older copy of `src/wire` (a directory
+ *  holding its files, e.g. extracted with `git show <rev>:src/wire/<file>`) and through the current one, interleaved
+ *  (`rounds` rounds, each measuring old then new for every op; ns/op = median over rounds). Decode of the old copy is
+ *  timed through what it has: peek the length, `subarray` the body, `decodeBody`; the current code is timed both
+ *  that way ("decode (old harness)") and through `decodeMessage`. */
+export async function runBaseline(dir: string, quick: boolean, rounds: number): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type AnyWire = any;
+  const cur: AnyWire = await import("../src/wire/index.js");
+  const old: AnyWire = await import(pathToFileURL(join(dir, "index.ts")).href);
+  const minMs = quick ? 20 : 100;
+  const samples = quick ? 3 : 5;
+  const oldHarness = (w: AnyWire, codec: unknown, wire: Uint8Array) => (): void => {
+    const [len, n] = w.peekVarint(wire, 0) as [number, number];
+    sink += w.decodeBody(codec, wire.subarray(n, n + len)) ? 1 : 0;
+  };
+  const ops: { name: string; before: () => void; after: () => void; alt?: () => void }[] = [];
+  for (const [name, , m] of cases) {
+    const oc = old[codecExport[name]!];
+    const nc = cur[codecExport[name]!];
+    ops.push({
+      name: `${name} encode`,
+      before: () => (sink += old.encodeMessage(oc, m).length),
+      after: () => (sink += cur.encodeMessage(nc, m).length),
+    });
+    const wire = cur.encodeMessage(nc, m) as Uint8Array;
+    ops.push({
+      name: `${name} decode`,
+      before: oldHarness(old, oc, wire),
+      after: () => (sink += cur.decodeMessage(nc, wire, DEFAULT_MAX_MESSAGE_BYTES) ? 1 : 0),
+      alt: oldHarness(cur, nc, wire),
+    });
+  }
+  const got = new Map<string, { before: number[]; after: number[]; alt: number[] }>();
+  for (let r = 0; r < rounds; r++)
+    for (const op of ops) {
+      const g = got.get(op.name) ?? { before: [], after: [], alt: [] };
+      got.set(op.name, g);
+      g.before.push(measure(op.before, minMs, samples));
+      g.after.push(measure(op.after, minMs, samples));
+      if (op.alt) g.alt.push(measure(op.alt, minMs, samples));
+    }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const lines = [
+    "| op | before ns/op | after ns/op | before / after | after, old harness ns/op |",
+    "|---|---:|---:|---:|---:|",
+  ];
+  const ratios: Record<"encode" | "decode", number[]> = { encode: [], decode: [] };
+  const gms: Record<string, number[]> = { be: [], ae: [], bd: [], ad: [] };
+  for (const [name, g] of got) {
+    const b = med(g.before);
+    const a = med(g.after);
+    const kind = name.endsWith("encode") ? "encode" : "decode";
+    ratios[kind].push(b / a);
+    gms[kind === "encode" ? "be" : "bd"]!.push(b);
+    gms[kind === "encode" ? "ae" : "ad"]!.push(a);
+    lines.push(
+      `| ${name} | ${b.toFixed(1)} | ${a.toFixed(1)} | ${(b / a).toFixed(2)} | ${g.alt.length ? med(g.alt).toFixed(1) : ""} |`,
+    );
+  }
+  const gm = (xs: number[]): number => Math.exp(xs.reduce((x, y) => x + Math.log(y), 0) / xs.length);
+  lines.push(
+    `| geomean encode | ${gm(gms.be!).toFixed(1)} | ${gm(gms.ae!).toFixed(1)} | ${gm(ratios.encode).toFixed(2)} | |`,
+    `| geomean decode | ${gm(gms.bd!).toFixed(1)} | ${gm(gms.ad!).toFixed(1)} | ${gm(ratios.decode).toFixed(2)} | |`,
+  );
+  return lines.join("\n");
+}
+
+// Export names of the codecs, for loading them from another copy of src/wire.
+const codecExport: Record<string, string> = {
+  SESSION_CLIENT: "SessionClient",
+  SESSION_SERVER: "SessionServer",
+  SESSION_UPDATE: "SessionUpdate",
+  ANNOUNCE_PLEASE: "AnnouncePlease",
+  ANNOUNCE_INIT: "AnnounceInit",
+  ANNOUNCE: "Announce",
+  SUBSCRIBE: "Subscribe",
+  SUBSCRIBE_OK: "SubscribeOk",
+  SUBSCRIBE_UPDATE: "SubscribeUpdate",
+  GROUP: "Group",
+};
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const quick = process.argv.includes("--quick");
-  const { rows, go } = await runCodec(
-    quick,
-    !process.argv.includes("--no-go") && existsSync("/usr/local/go/bin/go"),
-  );
-  if (go?.error) console.log(`gomoqt: not measured: ${go.error}`);
-  console.log(codecTable(rows));
+  const base = process.argv.find((a) => a.startsWith("--baseline="));
+  if (base) {
+    const rounds = Number(process.argv.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 5);
+    console.log(await runBaseline(base.slice(11), quick, rounds));
+  } else {
+    const { rows, go } = await runCodec(
+      quick,
+      !process.argv.includes("--no-go") && existsSync("/usr/local/go/bin/go"),
+    );
+    if (go?.error) console.log(`gomoqt: not measured: ${go.error}`);
+    console.log(codecTable(rows));
+    const enc = geomeanRatio(rows, (r) => r.name.endsWith("encode"));
+    const dec = geomeanRatio(rows, (r) => r.name.endsWith("decode"));
+    if (enc !== undefined && dec !== undefined)
+      console.log(`\ngeomean gomoqt / moqt: encode ${enc.toFixed(2)}, decode ${dec.toFixed(2)}`);
+  }
   console.log(`sink ${sink > 0}`);
 }

@@ -4,7 +4,9 @@
  *  stream with InvalidAnnounceStatus 0x2). Spec: gomoqt.md §1.4, §1.6.
  *  @module */
 import { WireError } from "./errors.js";
-import type { Codec } from "./message.js";
+import { defineCodec, type Codec } from "./message.js";
+import { putString, stringLen } from "./utf8.js";
+import { putVarint, varintLen } from "./varint.js";
 
 export const AnnounceStatus = { Ended: 0, Active: 1 } as const;
 export type AnnounceStatus = (typeof AnnounceStatus)[keyof typeof AnnounceStatus];
@@ -14,15 +16,14 @@ export interface Announce {
   readonly suffix: string;
 }
 
-export const Announce: Codec<Announce> = {
-  name: "ANNOUNCE",
-  encode(w, m) {
-    w.varint(m.status).string(m.suffix);
-  },
-  decode(r) {
+export const Announce: Codec<Announce> = defineCodec<Announce>(
+  "ANNOUNCE",
+  (m) => varintLen(m.status) + stringLen(m.suffix),
+  (out, pos, m) => putString(out, putVarint(out, pos, m.status), m.suffix),
+  (r) => {
     const status = r.varint();
     if (status !== 0 && status !== 1)
       throw new WireError("invalid-value", `unknown ANNOUNCE status ${status}`);
     return { status, suffix: r.string("suffix") };
   },
-};
+);

@@ -2,22 +2,32 @@
  *
  *  Pure codec. Body: varint count, count × string suffix. Spec: gomoqt.md §1.4, §1.6.
  *  @module */
-import type { Codec } from "./message.js";
+import { defineCodec, type Codec } from "./message.js";
+import { putString, stringLen } from "./utf8.js";
+import { putVarint, varintLen } from "./varint.js";
 
 export interface AnnounceInit {
   readonly suffixes: readonly string[];
 }
 
-export const AnnounceInit: Codec<AnnounceInit> = {
-  name: "ANNOUNCE_INIT",
-  encode(w, m) {
-    w.varint(m.suffixes.length);
-    for (const s of m.suffixes) w.string(s);
+export const AnnounceInit: Codec<AnnounceInit> = defineCodec<AnnounceInit>(
+  "ANNOUNCE_INIT",
+  (m) => {
+    const ss = m.suffixes;
+    let n = varintLen(ss.length);
+    for (let i = 0; i < ss.length; i++) n += stringLen(ss[i]!);
+    return n;
   },
-  decode(r) {
+  (out, pos, m) => {
+    const ss = m.suffixes;
+    pos = putVarint(out, pos, ss.length);
+    for (let i = 0; i < ss.length; i++) pos = putString(out, pos, ss[i]!);
+    return pos;
+  },
+  (r) => {
     const n = r.count("suffix");
     const suffixes: string[] = [];
     for (let i = 0; i < n; i++) suffixes.push(r.string("suffix"));
     return { suffixes };
   },
-};
+);

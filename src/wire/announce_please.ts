@@ -2,18 +2,16 @@
  *
  *  Pure codec. Body: string track_prefix. Prefix validity is checked by the session, not here. Spec: gomoqt.md §1.6.
  *  @module */
-import type { Codec } from "./message.js";
+import { defineCodec, type Codec } from "./message.js";
+import { putString, stringLen } from "./utf8.js";
 
 export interface AnnouncePlease {
   readonly prefix: string;
 }
 
-export const AnnouncePlease: Codec<AnnouncePlease> = {
-  name: "ANNOUNCE_PLEASE",
-  encode(w, m) {
-    w.string(m.prefix);
-  },
-  decode(r) {
-    return { prefix: r.string("track prefix") };
-  },
-};
+export const AnnouncePlease: Codec<AnnouncePlease> = defineCodec<AnnouncePlease>(
+  "ANNOUNCE_PLEASE",
+  (m) => stringLen(m.prefix),
+  (out, pos, m) => putString(out, pos, m.prefix),
+  (r) => ({ prefix: r.string("track prefix") }),
+);

@@ -6,7 +6,7 @@
  *  @module */
 import { WireError } from "./errors.js";
 import { decodeBody, type Codec } from "./message.js";
-import { peekVarint } from "./reader.js";
+import { Reader, peekVarint } from "./reader.js";
 
 export class ChunkBuffer {
   #chunks: Uint8Array[] = [];
@@ -101,6 +101,24 @@ export class ChunkBuffer {
 
   /** Decode one `varint(len) || body` message with `codec`, or undefined while incomplete. */
   tryMessage<M>(codec: Codec<M>, maxBytes: number): M | undefined {
+    const first = this.#chunks[0];
+    if (first !== undefined && first.length - this.#head >= 1 << (first[this.#head]! >> 6)) {
+      // The length prefix is in the first chunk: read it in place; if the body is there too, decode it in place
+      // (no view, no copy). The cap is checked before waiting for the body, as below.
+      const r = new Reader(first, this.#head);
+      const len = r.varint();
+      if (typeof len !== "number" || len > maxBytes)
+        throw new WireError("too-large", `${codec.name} of ${len} bytes exceeds the cap of ${maxBytes}`);
+      const start = r.position;
+      const end = start + len;
+      if (end <= first.length) {
+        this.#consume(end - this.#head);
+        const body = new Reader(first, start, end);
+        const m = codec.decode(body);
+        body.end(codec.name);
+        return m;
+      }
+    }
     const body = this.#tryLengthPrefixed(maxBytes, codec.name);
     return body === undefined ? undefined : decodeBody(codec, body);
   }

@@ -5,6 +5,7 @@
 export * from "./errors.js";
 export * from "./limits.js";
 export * from "./varint.js";
+export * from "./utf8.js";
 export * from "./writer.js";
 export * from "./reader.js";
 export * from "./message.js";

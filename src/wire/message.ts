@@ -1,45 +1,87 @@
-/** Message framing: every control message is `varint(body length) || body`; a Codec encodes/decodes one body.
+/** Message framing: every control message is `varint(body length) || body`; a Codec sizes, writes and reads one body.
  *
- *  Pure: no I/O. `encodeMessage` builds the whole message in one buffer so it goes out in one write (as gomoqt does).
- *  Spec: gomoqt.md §1.2, §1.4.
+ *  Pure: no I/O. `encodeMessage` sizes the body first and writes prefix and body into one exact-size buffer, so the
+ *  message goes out in one write (as gomoqt's `Encode` does with its `Len()`). Decoding reads through a `Reader`
+ *  cursor over the received bytes, without copying the body. Spec: gomoqt.md §1.2, §1.4.
  *  @module */
+import { WireError } from "./errors.js";
 import { Reader } from "./reader.js";
-import { Writer } from "./writer.js";
-import { writeFrameHeader } from "./frame.js";
-import { varintLen } from "./varint.js";
+import type { Writer } from "./writer.js";
+import { putVarint, varintLen } from "./varint.js";
 
 /** Encoder/decoder of one message body (without its length prefix). */
 export interface Codec<M> {
   readonly name: string;
+  /** Exact encoded body size of `m`. Throws WireError("malformed") for a field out of range. */
+  size(m: M): number;
+  /** Write the body of `m` at `out[pos]` (which has `size(m)` bytes free); returns the position after it. */
+  write(out: Uint8Array, pos: number, m: M): number;
+  /** Append the body of `m` to `w` (same bytes as `write`). */
   encode(w: Writer, m: M): void;
   /** Decode a complete body; throws WireError on any problem, including trailing bytes. */
   decode(r: Reader): M;
 }
 
-const scratch = new Writer(256);
+/** Build a Codec from its sizing, writing and reading functions (every codec object has the same shape). */
+export function defineCodec<M>(
+  name: string,
+  size: (m: M) => number,
+  write: (out: Uint8Array, pos: number, m: M) => number,
+  decode: (r: Reader) => M,
+): Codec<M> {
+  const codec: Codec<M> = {
+    name,
+    size,
+    write,
+    encode(w, m) {
+      w.body(codec, m);
+    },
+    decode,
+  };
+  return codec;
+}
 
-/** `varint(len) || body` as a fresh Uint8Array. */
+/** `varint(len) || body` as a fresh Uint8Array of exactly that size. */
 export function encodeMessage<M>(codec: Codec<M>, m: M): Uint8Array {
-  scratch.reset();
-  codec.encode(scratch, m);
-  const body = scratch.view();
-  // Exact size, no Writer (its DataView costs more than the whole encode of a small message).
-  const out = new Uint8Array(varintLen(body.length) + body.length);
-  out.set(body, writeFrameHeader(out, 0, body.length));
+  const n = codec.size(m);
+  const h = n < 0x40 ? 1 : varintLen(n);
+  const out = new Uint8Array(h + n);
+  const end = codec.write(out, putVarint(out, 0, n), m);
+  if (end !== out.length) throw new Error(`moqt wire: ${codec.name} wrote ${end - h} bytes, sized ${n}`);
   return out;
 }
 
 /** Append `varint(len) || body` to `w` (for building a stream prefix plus message in one buffer). */
 export function appendMessage<M>(w: Writer, codec: Codec<M>, m: M): Writer {
-  scratch.reset();
-  codec.encode(scratch, m);
-  const body = scratch.view();
-  return w.varint(body.length).raw(body);
+  return w.varint(codec.size(m)).body(codec, m);
 }
 
 /** Decode a complete body with `codec`, rejecting trailing bytes. */
 export function decodeBody<M>(codec: Codec<M>, body: Uint8Array): M {
   const r = new Reader(body);
+  const m = codec.decode(r);
+  r.end(codec.name);
+  return m;
+}
+
+/** Decode one whole message `varint(len) || body` that fills `bytes[pos, end)` exactly (default: all of `bytes`).
+ *  The length prefix is checked against `maxBytes` before anything else (`too-large`); a body longer than what is
+ *  there is `truncated`, bytes after the body are `trailing`. Reads in place: no copy of the body. */
+export function decodeMessage<M>(
+  codec: Codec<M>,
+  bytes: Uint8Array,
+  maxBytes: number,
+  pos = 0,
+  end = bytes.length,
+): M {
+  const r = new Reader(bytes, pos, end);
+  const len = r.varint();
+  if (typeof len !== "number" || len > maxBytes)
+    throw new WireError("too-large", `${codec.name} of ${len} bytes exceeds the cap of ${maxBytes}`);
+  const bodyEnd = r.position + len;
+  if (bodyEnd > end)
+    throw new WireError("truncated", `${codec.name} of ${len} bytes has only ${end - r.position} bytes`);
+  if (bodyEnd < end) throw new WireError("trailing", `${end - bodyEnd} trailing bytes after ${codec.name}`);
   const m = codec.decode(r);
   r.end(codec.name);
   return m;

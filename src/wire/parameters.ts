@@ -5,12 +5,31 @@
  *  @module */
 import type { Reader } from "./reader.js";
 import type { Writer } from "./writer.js";
+import { putVarint, varintLen } from "./varint.js";
 
 /** Setup extensions; key 0x01 is the path (raw QUIC only). */
 export type Parameters = Map<number, Uint8Array>;
 
 /** Parameter key carrying the session path on raw QUIC. */
 export const PARAM_PATH = 0x01;
+
+/** Encoded size of a parameter list: varint count, then per entry varint key + varint length + value. */
+export function parametersLen(p: ReadonlyMap<number, Uint8Array>): number {
+  let n = varintLen(p.size);
+  for (const [k, v] of p) n += varintLen(k) + varintLen(v.length) + v.length;
+  return n;
+}
+
+/** Write a parameter list at `out[pos]` (sized by `parametersLen`); returns the position after it. */
+export function putParameters(out: Uint8Array, pos: number, p: ReadonlyMap<number, Uint8Array>): number {
+  pos = putVarint(out, pos, p.size);
+  for (const [k, v] of p) {
+    pos = putVarint(out, putVarint(out, pos, k), v.length);
+    out.set(v, pos);
+    pos += v.length;
+  }
+  return pos;
+}
 
 export function encodeParameters(w: Writer, p: ReadonlyMap<number, Uint8Array>): void {
   w.varint(p.size);

@@ -1,55 +1,78 @@
 /** Reader: a cursor over one complete, length-delimited message body.
  *
- *  Pure: no I/O. Running out of bytes mid-field throws `WireError("truncated")`; `end()` throws
- *  `WireError("trailing")` if bytes remain (gomoqt rejects trailing bytes too). Spec: gomoqt.md §1.2.
+ *  Pure: no I/O. Reads `buf[start, end)` in place (no copy; `bytes()` returns views). Running out of bytes mid-field
+ *  throws `WireError("truncated")`; `end()` throws `WireError("trailing")` if bytes remain (gomoqt rejects trailing
+ *  bytes too). Varints are decoded inline, without a [value, size] tuple per field. Spec: gomoqt.md §1.2.
  *  @module */
 import { WireError } from "./errors.js";
+import { readUtf8 } from "./utf8.js";
 import { toVarInt, type VarInt } from "./varint.js";
-
-const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Decode one varint at `buf[pos]`; returns [value, size] or undefined if `buf` ends first. */
 export function peekVarint(buf: Uint8Array, pos: number): [VarInt, number] | undefined {
   if (pos >= buf.length) return undefined;
-  const first = buf[pos]!;
-  const size = 1 << (first >> 6);
+  const size = 1 << (buf[pos]! >> 6);
   if (pos + size > buf.length) return undefined;
+  return [varintAt(buf, pos, size), size];
+}
+
+/** The varint of `size` bytes (1, 2, 4 or 8, from its first byte) at `buf[pos]`, which must all be present. */
+function varintAt(buf: Uint8Array, pos: number, size: number): VarInt {
+  const first = buf[pos]!;
   switch (size) {
     case 1:
-      return [first, 1];
+      return first;
     case 2:
-      return [((first & 0x3f) << 8) | buf[pos + 1]!, 2];
+      return ((first & 0x3f) << 8) | buf[pos + 1]!;
     case 4:
-      return [(first & 0x3f) * 0x1000000 + ((buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!), 4];
+      return (first & 0x3f) * 0x1000000 + ((buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!);
     default: {
       const hi = (first & 0x3f) * 0x1000000 + ((buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!);
       const lo =
         ((buf[pos + 4]! << 24) >>> 0) + ((buf[pos + 5]! << 16) | (buf[pos + 6]! << 8) | buf[pos + 7]!);
       // hi < 2^30, so hi * 2^32 + lo is exact while hi < 2^21.
-      if (hi < 0x200000) return [hi * 0x100000000 + lo, 8];
-      return [toVarInt((BigInt(hi) << 32n) | BigInt(lo)), 8];
+      if (hi < 0x200000) return hi * 0x100000000 + lo;
+      return toVarInt((BigInt(hi) << 32n) | BigInt(lo));
     }
   }
 }
 
 export class Reader {
   #buf: Uint8Array;
-  #pos = 0;
+  #pos: number;
+  #end: number;
 
-  constructor(buf: Uint8Array) {
+  /** A cursor over `buf[start, end)` (default: all of `buf`). */
+  constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.#buf = buf;
+    this.#pos = start;
+    this.#end = end;
   }
 
   get remaining(): number {
-    return this.#buf.length - this.#pos;
+    return this.#end - this.#pos;
+  }
+
+  /** Offset of the next byte in the underlying buffer. */
+  get position(): number {
+    return this.#pos;
   }
 
   /** Any varint, as number (safe) or bigint. */
   varint(): VarInt {
-    const r = peekVarint(this.#buf, this.#pos);
-    if (!r) throw new WireError("truncated", "message ends inside a varint");
-    this.#pos += r[1];
-    return r[0];
+    const pos = this.#pos;
+    if (pos >= this.#end) throw new WireError("truncated", "message ends inside a varint");
+    const buf = this.#buf;
+    const first = buf[pos]!;
+    if (first < 0x40) {
+      this.#pos = pos + 1;
+      return first;
+    }
+    const size = 1 << (first >> 6);
+    if (pos + size > this.#end) throw new WireError("truncated", "message ends inside a varint");
+    this.#pos = pos + size;
+    if (size === 2) return ((first & 0x3f) << 8) | buf[pos + 1]!;
+    return varintAt(buf, pos, size);
   }
 
   /** A varint that must fit a JS safe integer (counts, lengths, versions, bitrates). */
@@ -60,31 +83,34 @@ export class Reader {
   }
 
   u8(): number {
-    if (this.#pos >= this.#buf.length) throw new WireError("truncated", "message ends inside a byte field");
+    if (this.#pos >= this.#end) throw new WireError("truncated", "message ends inside a byte field");
     return this.#buf[this.#pos++]!;
+  }
+
+  /** A field's varint length, checked against the bytes left (before anything is allocated for it). */
+  #length(what: string): number {
+    const n = this.varint();
+    if (typeof n !== "number") throw new WireError("malformed", `${what} length ${n} is too large`);
+    if (n > this.#end - this.#pos)
+      throw new WireError("truncated", `${what} length ${n} exceeds the ${this.#end - this.#pos} bytes left`);
+    return n;
   }
 
   /** varint(length) || bytes; returns a view (no copy) into the message body. */
   bytes(what: string): Uint8Array {
-    const n = this.varintNumber(`${what} length`);
-    if (n > this.remaining)
-      throw new WireError("truncated", `${what} length ${n} exceeds the ${this.remaining} bytes left`);
-    const out = this.#buf.subarray(this.#pos, this.#pos + n);
-    this.#pos += n;
-    return out;
+    const n = this.#length(what);
+    const pos = this.#pos;
+    this.#pos = pos + n;
+    return this.#buf.subarray(pos, pos + n);
   }
 
   /** varint(length) || UTF-8 bytes. Invalid UTF-8 is `malformed`. */
   string(what: string): string {
-    const b = this.bytes(what);
-    // Short ASCII (paths, track names): no TextDecoder call.
-    if (b.length <= 64) {
-      let i = 0;
-      while (i < b.length && b[i]! < 0x80) i++;
-      if (i === b.length) return String.fromCharCode.apply(null, b as unknown as number[]);
-    }
+    const n = this.#length(what);
+    const pos = this.#pos;
+    this.#pos = pos + n;
     try {
-      return decoder.decode(b);
+      return readUtf8(this.#buf, pos, n);
     } catch {
       throw new WireError("malformed", `${what} is not valid UTF-8`);
     }
@@ -92,15 +118,16 @@ export class Reader {
 
   /** A count of following elements, each at least `minElementBytes` long: bounded by the bytes left. */
   count(what: string, minElementBytes = 1): number {
-    const n = this.varintNumber(`${what} count`);
-    if (n * minElementBytes > this.remaining)
-      throw new WireError("truncated", `${what} count ${n} cannot fit in ${this.remaining} bytes`);
+    const n = this.varint();
+    if (typeof n !== "number") throw new WireError("malformed", `${what} count ${n} is too large`);
+    if (n * minElementBytes > this.#end - this.#pos)
+      throw new WireError("truncated", `${what} count ${n} cannot fit in ${this.#end - this.#pos} bytes`);
     return n;
   }
 
   /** Assert the body is fully consumed. */
   end(what: string): void {
-    if (this.#pos !== this.#buf.length)
-      throw new WireError("trailing", `${this.remaining} trailing bytes after ${what}`);
+    if (this.#pos !== this.#end)
+      throw new WireError("trailing", `${this.#end - this.#pos} trailing bytes after ${what}`);
   }
 }

@@ -2,22 +2,30 @@
  *
  *  Pure codec. Body: varint count, count × varint version, parameters. Spec: gomoqt.md §1.4, §1.5.
  *  @module */
-import type { Codec } from "./message.js";
-import { decodeParameters, encodeParameters, type Parameters } from "./parameters.js";
+import { defineCodec, type Codec } from "./message.js";
+import { decodeParameters, parametersLen, putParameters, type Parameters } from "./parameters.js";
+import { putVarint, varintLen } from "./varint.js";
 
 export interface SessionClient {
   readonly versions: readonly number[];
   readonly parameters: Parameters;
 }
 
-export const SessionClient: Codec<SessionClient> = {
-  name: "SESSION_CLIENT",
-  encode(w, m) {
-    w.varint(m.versions.length);
-    for (const v of m.versions) w.varint(v);
-    encodeParameters(w, m.parameters);
+export const SessionClient: Codec<SessionClient> = defineCodec<SessionClient>(
+  "SESSION_CLIENT",
+  (m) => {
+    const vs = m.versions;
+    let n = varintLen(vs.length);
+    for (let i = 0; i < vs.length; i++) n += varintLen(vs[i]!);
+    return n + parametersLen(m.parameters);
   },
-  decode(r) {
+  (out, pos, m) => {
+    const vs = m.versions;
+    pos = putVarint(out, pos, vs.length);
+    for (let i = 0; i < vs.length; i++) pos = putVarint(out, pos, vs[i]!);
+    return putParameters(out, pos, m.parameters);
+  },
+  (r) => {
     const n = r.count("version");
     const versions: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -27,4 +35,4 @@ export const SessionClient: Codec<SessionClient> = {
     }
     return { versions, parameters: decodeParameters(r) };
   },
-};
+);

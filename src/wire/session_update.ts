@@ -2,18 +2,16 @@
  *
  *  Pure codec. Body: varint bitrate. Spec: gomoqt.md §1.4, §1.5.
  *  @module */
-import type { Codec } from "./message.js";
+import { defineCodec, type Codec } from "./message.js";
+import { putVarint, varintLen } from "./varint.js";
 
 export interface SessionUpdate {
   readonly bitrate: number;
 }
 
-export const SessionUpdate: Codec<SessionUpdate> = {
-  name: "SESSION_UPDATE",
-  encode(w, m) {
-    w.varint(m.bitrate);
-  },
-  decode(r) {
-    return { bitrate: r.varintNumber("bitrate") };
-  },
-};
+export const SessionUpdate: Codec<SessionUpdate> = defineCodec<SessionUpdate>(
+  "SESSION_UPDATE",
+  (m) => varintLen(m.bitrate),
+  (out, pos, m) => putVarint(out, pos, m.bitrate),
+  (r) => ({ bitrate: r.varintNumber("bitrate") }),
+);

@@ -3,8 +3,9 @@
  *  Pure codec. Body: varint subscribe_id, string broadcast_path, string track_name, varint track_priority.
  *  The priority is a uint8; larger values are truncated to 8 bits on decode, as gomoqt does. Spec: gomoqt.md §1.4, §1.7.
  *  @module */
-import type { Codec } from "./message.js";
-import type { VarInt } from "./varint.js";
+import { defineCodec, type Codec } from "./message.js";
+import { putString, stringLen } from "./utf8.js";
+import { putVarint, varintLen, type VarInt } from "./varint.js";
 
 export interface Subscribe {
   readonly subscribeId: VarInt;
@@ -13,15 +14,20 @@ export interface Subscribe {
   readonly trackPriority: number;
 }
 
-export const Subscribe: Codec<Subscribe> = {
-  name: "SUBSCRIBE",
-  encode(w, m) {
-    w.varint(m.subscribeId)
-      .string(m.broadcastPath)
-      .string(m.trackName)
-      .varint(m.trackPriority & 0xff);
+export const Subscribe: Codec<Subscribe> = defineCodec<Subscribe>(
+  "SUBSCRIBE",
+  (m) =>
+    varintLen(m.subscribeId) +
+    stringLen(m.broadcastPath) +
+    stringLen(m.trackName) +
+    varintLen(m.trackPriority & 0xff),
+  (out, pos, m) => {
+    pos = putVarint(out, pos, m.subscribeId);
+    pos = putString(out, pos, m.broadcastPath);
+    pos = putString(out, pos, m.trackName);
+    return putVarint(out, pos, m.trackPriority & 0xff);
   },
-  decode(r) {
+  (r) => {
     const subscribeId = r.varint();
     const broadcastPath = r.string("broadcast path");
     const trackName = r.string("track name");
@@ -33,4 +39,4 @@ export const Subscribe: Codec<Subscribe> = {
       trackPriority: typeof p === "number" ? p & 0xff : Number(p & 0xffn),
     };
   },
-};
+);

@@ -2,14 +2,13 @@
  *
  *  Pure codec. A non-empty body is rejected as trailing bytes. Spec: gomoqt.md §1.4, §1.7.
  *  @module */
-import type { Codec } from "./message.js";
+import { defineCodec, type Codec } from "./message.js";
 
 export type SubscribeOk = Record<string, never>;
 
-export const SubscribeOk: Codec<SubscribeOk> = {
-  name: "SUBSCRIBE_OK",
-  encode() {},
-  decode() {
-    return {};
-  },
-};
+export const SubscribeOk: Codec<SubscribeOk> = defineCodec<SubscribeOk>(
+  "SUBSCRIBE_OK",
+  () => 0,
+  (_out, pos) => pos,
+  () => ({}),
+);

@@ -2,19 +2,19 @@
  *
  *  Pure codec. Body: varint track_priority (uint8, truncated on decode like gomoqt). Spec: gomoqt.md §1.4, §1.7.
  *  @module */
-import type { Codec } from "./message.js";
+import { defineCodec, type Codec } from "./message.js";
+import { putVarint, varintLen } from "./varint.js";
 
 export interface SubscribeUpdate {
   readonly trackPriority: number;
 }
 
-export const SubscribeUpdate: Codec<SubscribeUpdate> = {
-  name: "SUBSCRIBE_UPDATE",
-  encode(w, m) {
-    w.varint(m.trackPriority & 0xff);
-  },
-  decode(r) {
+export const SubscribeUpdate: Codec<SubscribeUpdate> = defineCodec<SubscribeUpdate>(
+  "SUBSCRIBE_UPDATE",
+  (m) => varintLen(m.trackPriority & 0xff),
+  (out, pos, m) => putVarint(out, pos, m.trackPriority & 0xff),
+  (r) => {
     const p = r.varint();
     return { trackPriority: typeof p === "number" ? p & 0xff : Number(p & 0xffn) };
   },
-};
+);

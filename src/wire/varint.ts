@@ -30,3 +30,47 @@ export function varintLen(v: VarInt): 1 | 2 | 4 | 8 {
 export function toVarInt(v: bigint): VarInt {
   return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
+
+/** Write `v` at `out[pos]` in its shortest form; returns the position after it. `out` must have room (see
+ *  `varintLen`). Throws `WireError("malformed")` for values `varintLen` rejects. No DataView: plain byte stores. */
+export function putVarint(out: Uint8Array, pos: number, v: VarInt): number {
+  // Fast path: an integer number in [0, 2^32), checked with one comparison.
+  if (typeof v === "number" && v >>> 0 === v) {
+    if (v < 0x40) {
+      out[pos] = v;
+      return pos + 1;
+    }
+    if (v < 0x4000) {
+      out[pos] = 0x40 | (v >>> 8);
+      out[pos + 1] = v & 0xff;
+      return pos + 2;
+    }
+    if (v < 0x40000000) {
+      out[pos] = 0x80 | (v >>> 24);
+      out[pos + 1] = (v >>> 16) & 0xff;
+      out[pos + 2] = (v >>> 8) & 0xff;
+      out[pos + 3] = v & 0xff;
+      return pos + 4;
+    }
+  }
+  const n = varintLen(v); // validates (throws on negative, fractional, unsafe or > 2^62-1)
+  if (n < 8) return putVarint(out, pos, Number(v));
+  let hi: number;
+  let lo: number;
+  if (typeof v === "number") {
+    hi = Math.floor(v / 0x100000000);
+    lo = v >>> 0;
+  } else {
+    hi = Number(v >> 32n);
+    lo = Number(v & 0xffffffffn);
+  }
+  out[pos] = 0xc0 | (hi >>> 24);
+  out[pos + 1] = (hi >>> 16) & 0xff;
+  out[pos + 2] = (hi >>> 8) & 0xff;
+  out[pos + 3] = hi & 0xff;
+  out[pos + 4] = lo >>> 24;
+  out[pos + 5] = (lo >>> 16) & 0xff;
+  out[pos + 6] = (lo >>> 8) & 0xff;
+  out[pos + 7] = lo & 0xff;
+  return pos + 8;
+}
