@@ -12,9 +12,14 @@
  *  below): RSS, heap, sessions/subscriptions/upstream gauges, pending bytes, counters; the workers report live
  *  subscriptions, dials, failures and errors seen. Every process (relay, publisher, workers, this one) counts and
  *  prints unhandled rejections, uncaught exceptions and process warnings (`[soak-hook] …` on stderr).
+ *  With each sample the relay's native addon counters (`nativeStats()`: connections, sessions, stream halves, queued
+ *  streams, undecided incoming connections, endpoints) are read after the GC, through the hook (a
+ *  `[soak-native] relay {…}` line on its stderr).
  *  After the churn: every subscriber session is closed and the relay's gauges must return to the baseline taken
- *  before the subscribers started (1 session: the publisher; 0 subscriptions, 0 upstream, 0 pending); then the
- *  publisher leaves (0 sessions, 0 broadcasts) and the relay is stopped with SIGTERM (exit 0 expected).
+ *  before the subscribers started (1 session: the publisher; 0 subscriptions, 0 upstream, 0 pending), and so must
+ *  its native counters (no leaked connection, session or stream handle); then the publisher leaves (0 sessions, 0
+ *  broadcasts, and natively 0 connections, sessions and streams: only the listener's endpoint) and the relay is
+ *  stopped with SIGTERM (exit 0 expected).
  *  @module */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -61,9 +66,41 @@ function installHook(name: string): void {
     hookCounts.warnings++;
     say("warning", w);
   });
-  // SIGUSR2: a full GC (when run with --expose-gc), so the next /metrics read shows the live heap.
+  // SIGUSR2: a full GC (when run with --expose-gc), so the next /metrics read shows the live heap; then (a GC again
+  // after the finalizers of collected native wrappers had a turn) the native counters, on stderr.
   const gc = (globalThis as { gc?: () => void }).gc;
-  process.on("SIGUSR2", () => gc?.());
+  process.on("SIGUSR2", () => {
+    gc?.();
+    setTimeout(() => {
+      gc?.();
+      setTimeout(() => void reportNative(name), 20);
+    }, 20);
+  });
+}
+
+const NATIVE_TAG = "[soak-native]";
+
+/** Print this process's native addon counters (when it has loaded the addon). */
+async function reportNative(name: string): Promise<void> {
+  try {
+    const { nativeStats } = await import("../src/transport/native/index.js");
+    process.stderr.write(`${NATIVE_TAG} ${name} ${JSON.stringify(nativeStats())}\n`);
+  } catch (e) {
+    process.stderr.write(`${NATIVE_TAG} ${name} unavailable: ${String(e)}\n`);
+  }
+}
+
+/** The native counters the soak follows in the relay. */
+interface NativeCounts {
+  endpoints: number;
+  connectionsRaw: number;
+  connectionsWeb: number;
+  sessions: number;
+  sendStreams: number;
+  recvStreams: number;
+  streamsQueued: number;
+  handshakes: number;
+  incoming: number;
 }
 
 const hookName = process.env["MOQT_SOAK_HOOK"];
@@ -255,6 +292,8 @@ interface Proc {
   lines: AsyncIterableIterator<string>;
   hook: HookCounts;
   stderrTail: string[];
+  /** The latest `[soak-native]` report of this process. */
+  native?: NativeCounts;
 }
 
 function run(name: string, args: string[], nodeArgs: string[] = []): Proc {
@@ -270,6 +309,10 @@ function run(name: string, args: string[], nodeArgs: string[] = []): Proc {
     stderrTail: [],
   };
   createInterface({ input: child.stderr! }).on("line", (l) => {
+    if (l.startsWith(`${NATIVE_TAG} ${name} {`)) {
+      p.native = JSON.parse(l.slice(NATIVE_TAG.length + name.length + 2)) as NativeCounts;
+      return;
+    }
     process.stderr.write(`[${name}] ${l}\n`);
     p.stderrTail.push(l);
     if (p.stderrTail.length > 50) p.stderrTail.shift();
@@ -324,7 +367,38 @@ interface Sample {
   workerSessions?: number;
   dials?: number;
   dialFailures?: number;
+  /** The relay's native counters after the GC. */
+  native?: NativeCounts;
 }
+
+/** Native counters that must be back at the baseline once the clients have left (all but the endpoint count). */
+const NATIVE_KEYS = [
+  "connectionsRaw",
+  "connectionsWeb",
+  "sessions",
+  "sendStreams",
+  "recvStreams",
+  "streamsQueued",
+  "handshakes",
+  "incoming",
+] as const;
+
+const nativeSame = (a: NativeCounts | undefined, b: NativeCounts | undefined): boolean =>
+  a !== undefined && b !== undefined && NATIVE_KEYS.every((k) => a[k] === b[k]);
+
+/** "recvStreams 65 (want 2), …" for the native counters that differ from `want`. */
+const nativeDiff = (n: NativeCounts | undefined, want: Partial<NativeCounts> | undefined): string =>
+  n === undefined || want === undefined
+    ? "no native report"
+    : NATIVE_KEYS.filter((k) => n[k] !== want[k])
+        .map((k) => `${k} ${n[k]} (want ${want[k]})`)
+        .join(", ");
+
+const nativeText = (n: NativeCounts | undefined): string =>
+  n
+    ? `conns ${n.connectionsRaw}+${n.connectionsWeb}wt, sessions ${n.sessions}, streams ${n.sendStreams}s/${n.recvStreams}r, ` +
+      `queued ${n.streamsQueued}, handshakes ${n.handshakes}, incoming ${n.incoming}, endpoints ${n.endpoints}`
+    : "—";
 
 function slope(samples: Sample[], key: "rssMB" | "heapMB"): number {
   const n = samples.length;
@@ -382,8 +456,10 @@ async function main(): Promise<void> {
     log(`relay quic=${quic} http=${http}`);
 
     const metrics = async (): Promise<Map<string, number>> => {
-      relay!.child.kill("SIGUSR2"); // full GC first
+      relay!.native = undefined;
+      relay!.child.kill("SIGUSR2"); // full GC first (and a native counters report)
       await sleep(300);
+      for (let i = 0; i < 50 && !relay!.native; i++) await sleep(20);
       const text = await (await fetch(`http://${http}/metrics`)).text();
       const out = new Map<string, number>();
       for (const l of text.split("\n")) {
@@ -411,6 +487,7 @@ async function main(): Promise<void> {
         pendingBytes: get("moqt_relay_pending_bytes"),
         groupsDropped: get("moqt_relay_groups_dropped_total"),
         framesOut: get("moqt_relay_frames_out_total"),
+        ...(relay!.native ? { native: relay!.native } : {}),
       };
       if (withWorkers) {
         const st = await Promise.all(ws.map((w, i) => ask<WorkerStats>(w, "stats", `worker ${i}`)));
@@ -424,7 +501,7 @@ async function main(): Promise<void> {
         `t=${s.t.toFixed(0)}s ${phase}: RSS ${s.rssMB.toFixed(1)} MB, heap ${s.heapMB.toFixed(1)} MB ` +
           `(ext ${s.externalMB.toFixed(1)}), sessions ${s.sessionsOpen} (total ${s.sessionsTotal}), ` +
           `subscriptions ${s.subscriptions}, upstream ${s.upstream}, pending ${s.pendingBytes} B, ` +
-          `dropped ${s.groupsDropped}` +
+          `dropped ${s.groupsDropped}; native: ${nativeText(s.native)}` +
           (withWorkers
             ? `; workers: live ${s.liveSubs}, sessions ${s.workerSessions}, dials ${s.dials}, failed ${s.dialFailures}`
             : ""),
@@ -474,7 +551,13 @@ async function main(): Promise<void> {
     let drained: Sample | undefined;
     for (let k = 0; k < 12; k++) {
       const s = await sample("drain", false);
-      if (s.sessionsOpen === 1 && s.subscriptions === 0 && s.upstream === 0 && s.pendingBytes === 0) {
+      if (
+        s.sessionsOpen === 1 &&
+        s.subscriptions === 0 &&
+        s.upstream === 0 &&
+        s.pendingBytes === 0 &&
+        nativeSame(s.native, baseline.native)
+      ) {
         drained = s;
         break;
       }
@@ -495,7 +578,12 @@ async function main(): Promise<void> {
     let empty: Sample | undefined;
     for (let k = 0; k < 12; k++) {
       const s = await sample("publisher-gone", false);
-      if (s.sessionsOpen === 0 && s.announcements === 0) {
+      if (
+        s.sessionsOpen === 0 &&
+        s.announcements === 0 &&
+        s.native !== undefined &&
+        NATIVE_KEYS.every((k) => s.native![k] === 0)
+      ) {
         empty = s;
         break;
       }
@@ -560,6 +648,8 @@ async function main(): Promise<void> {
         `relay heap (after GC): baseline ${f(baseline.heapMB)} MB, churn ${f(result.churnFirst?.heapMB)} → ${f(result.churnLast?.heapMB)} MB (max ${f(result.heapMaxMB)}), slope ${f(result.heapSlopeMBmin, 2)} MB/min, after drain ${f(afterDrain.heapMB)} MB`,
         `live subscriptions (steady state): workers ${result.liveSubsMin}–${result.liveSubsMax}, relay ${result.relaySubsMin}–${result.relaySubsMax}`,
         `sessions dialled ${result.dials}, dial failures ${result.dialFailures}, subscribe failures ${result.subscribeFailures}, sessions lost ${result.sessionsLost}, frames received ${result.framesReceived}`,
+        `relay native counters: baseline ${nativeText(baseline.native)}; churn max conns ${Math.max(...churn.map((s) => (s.native?.connectionsRaw ?? 0) + (s.native?.connectionsWeb ?? 0)))}, streams ${Math.max(...churn.map((s) => (s.native?.sendStreams ?? 0) + (s.native?.recvStreams ?? 0)))}; after drain ${nativeText(afterDrain.native)}; publisher gone ${nativeText(empty?.native)}`,
+        `native counters after the churn: ${nativeSame(afterDrain.native, baseline.native) ? "back to baseline" : `NOT back to baseline: ${nativeDiff(afterDrain.native, baseline.native)}`}; publisher gone: ${empty ? "0 connections, sessions and streams" : `NOT 0: ${nativeDiff(samples[samples.length - 1]!.native, Object.fromEntries(NATIVE_KEYS.map((k) => [k, 0])))}`}`,
         `after the churn: ${drained ? `back to baseline in ${f(result.drainSeconds, 0)} s` : "NOT back to baseline"} (sessions ${afterDrain.sessionsOpen}, subscriptions ${afterDrain.subscriptions}, upstream ${afterDrain.upstream}, pending ${afterDrain.pendingBytes} B); publisher gone: ${empty ? `sessions ${empty.sessionsOpen}, broadcasts ${empty.announcements}` : "relay did not return to 0"}; relay exit ${JSON.stringify(rx)}`,
         `unhandled rejections/uncaught exceptions: ${unhandled} (${Object.entries(hooks)
           .map(([k, h]) => `${k} ${h.unhandledRejections}/${h.uncaughtExceptions}, ${h.warnings} warnings`)
