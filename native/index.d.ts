@@ -43,6 +43,12 @@ export declare class NativeSendStream {
    */
   tryWrite(data: Uint8Array, fin: boolean): number
   /**
+   * `try_write` of `head` then `body` under one lock and one JS crossing (a frame's length prefix and its payload,
+   * without concatenating them in JS). Returns the bytes accepted from both together (FIN only once all of them
+   * were), or -1 when the stream failed. Never waits.
+   */
+  tryWrite2(head: Uint8Array, body: Uint8Array, fin: boolean): number
+  /**
    * Copies `data` and writes all of it (then FIN when `fin`), resolving once quinn accepted it: `undefined` on
    * success, a `WriteFailure` otherwise. Only one write may be pending at a time.
    */

@@ -103,6 +103,29 @@ impl NativeSendStream {
         }
     }
 
+    /// `try_write` of `head` then `body` under one lock and one JS crossing (a frame's length prefix and its payload,
+    /// without concatenating them in JS). Returns the bytes accepted from both together (FIN only once all of them
+    /// were), or -1 when the stream failed. Never waits.
+    #[napi]
+    pub fn try_write2(&self, head: Uint8ArraySlice, body: Uint8ArraySlice, fin: bool) -> i64 {
+        if self.inner.cancel.is_cancelled() {
+            return -1;
+        }
+        let Ok(mut s) = self.inner.stream.lock() else { return -1 };
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut off = 0usize;
+        match poll_push(&mut s, &mut cx, &head, &mut off, false) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(_)) => return -1,
+            Poll::Pending => return off as i64,
+        }
+        let mut off2 = 0usize;
+        match poll_push(&mut s, &mut cx, &body, &mut off2, fin) {
+            Poll::Ready(Ok(())) | Poll::Pending => (off + off2) as i64,
+            Poll::Ready(Err(_)) => -1,
+        }
+    }
+
     /// Copies `data` and writes all of it (then FIN when `fin`), resolving once quinn accepted it: `undefined` on
     /// success, a `WriteFailure` otherwise. Only one write may be pending at a time.
     #[napi(ts_return_type = "Promise<WriteFailure | undefined>")]

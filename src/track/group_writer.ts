@@ -36,14 +36,22 @@ export const CONTROL_PRIORITY = 0x7fffffff;
 
 /** Frames above this size are written as two writes (header, payload) instead of being copied into one buffer. */
 const COALESCE_LIMIT = 64 * 1024;
-/** Frames (with their length prefix) up to this size are batched. */
-export const BATCH_FRAME_MAX = 16 * 1024;
+/** Frames (with their length prefix) up to this size are batched; bigger ones are one write each (on the native
+ *  transport prefix and payload go in one crossing without a copy: `writeParts`). */
+export const BATCH_FRAME_MAX = 4 * 1024;
 /** A batch is written as soon as it holds this many bytes. */
 export const BATCH_FLUSH = 32 * 1024;
 /** Idle microtask turns before a partial batch is written. */
 const IDLE_TURNS = 2;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** A SendStream that takes a frame's prefix and payload as two buffers in one write (the native adapter). */
+interface PartsWriter {
+  writeParts(head: Uint8Array, body: Uint8Array, fin?: boolean): Promise<void>;
+}
+const hasParts = (s: SendStream): s is SendStream & PartsWriter =>
+  typeof (s as Partial<PartsWriter>).writeParts === "function";
 
 export class GroupWriter {
   readonly groupSequence: GroupSequence;
@@ -52,6 +60,9 @@ export class GroupWriter {
   /** Bytes not yet handed to the transport: `#batch[0, #batchLen)`. */
   #batch: Uint8Array | undefined;
   #batchLen = 0;
+  /** Size of the last batch written: the next one starts that big (a loop's batches need no regrowth; a lone
+   *  frame per turn gets an exact buffer). */
+  #hint = 0;
   /** An idle check is queued; frames were appended since the last check; consecutive idle checks. */
   #flushQueued = false;
   #appended = false;
@@ -135,7 +146,9 @@ export class GroupWriter {
           b = undefined;
         }
         const from = b ? len : 0;
-        const next = new Uint8Array(Math.min(COALESCE_LIMIT, Math.max(2 * (from + need), 4096)));
+        const next = new Uint8Array(
+          Math.min(COALESCE_LIMIT, b ? Math.max(2 * (from + need), this.#hint) : Math.max(need, this.#hint)),
+        );
         if (b) next.set(b.subarray(0, len));
         this.#batch = b = next;
         this.#batchLen = from;
@@ -153,10 +166,15 @@ export class GroupWriter {
       }
       return RESOLVED;
     }
-    // A big frame: write the batch first, then the frame (header + payload in one buffer up to COALESCE_LIMIT).
+    // A big frame: write the batch first, then the frame: prefix and payload apart in one write where the
+    // transport can, else in one buffer up to COALESCE_LIMIT.
     if (this.#batchLen > 0) ignore(this.#writeBatch(false));
     let p: Promise<void>;
-    if (need <= COALESCE_LIMIT) {
+    const s = this.#stream;
+    if (hasParts(s)) {
+      const pre = new Uint8Array(8);
+      p = s.writeParts(pre.subarray(0, writeFrameHeader(pre, 0, payload.length)), payload);
+    } else if (need <= COALESCE_LIMIT) {
       const buf = new Uint8Array(need);
       const n = writeFrameHeader(buf, 0, payload.length);
       buf.set(payload, n);
@@ -176,6 +194,7 @@ export class GroupWriter {
     const n = this.#batchLen;
     this.#batch = undefined;
     this.#batchLen = 0;
+    if (n > 0) this.#hint = n;
     if (!b || n === 0) return fin ? this.#stream.finish() : RESOLVED;
     return this.#stream.write(n === b.length ? b : b.subarray(0, n), fin);
   }

@@ -279,3 +279,34 @@ test(
     await p.close();
   },
 );
+
+/** A RecordingStream that also takes prefix and payload apart (like the native adapter's writeParts). */
+class PartsStream extends RecordingStream {
+  parts: { head: Uint8Array; body: Uint8Array }[] = [];
+  async writeParts(head: Uint8Array, body: Uint8Array, fin = false): Promise<void> {
+    this.parts.push({ head: head.slice(), body });
+    const both = new Uint8Array(head.length + body.length);
+    both.set(head);
+    both.set(body, head.length);
+    await this.write(both, fin);
+  }
+}
+
+test(
+  "frames above BATCH_FRAME_MAX go out as prefix + the caller's payload (no copy) where the stream allows",
+  T,
+  async () => {
+    const s = new PartsStream();
+    const g = writer(s);
+    const small = payload(100, 1);
+    const big = payload(BATCH_FRAME_MAX + 10, 2);
+    await g.writeFrame(small);
+    await g.writeFrame(big);
+    await g.writeFrame(small);
+    await g.close();
+    assert.equal(s.parts.length, 1);
+    assert.equal(s.parts[0]!.body, big, "the payload itself, not a copy");
+    assert.deepEqual([...s.parts[0]!.head], [0x50, 0x0a]); // varint(4106)
+    assert.deepEqual(frames(s.bytes()), [small, big, small]);
+  },
+);

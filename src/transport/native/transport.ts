@@ -3,8 +3,9 @@
  *  Maps the addon's value outcomes once: peer RESET_STREAM / STOP_SENDING → `StreamError(code, remote: true)`, local
  *  reset/stop → `StreamError(code, remote: false)`, a gone session → `TransportClosedError` from the close info. The
  *  HTTP/3 code-space mapping for WebTransport happens in Rust (`native/src/h3.rs`), so codes here are the u32
- *  application codes both ways. Writes take the synchronous fast path (`tryWrite`) and await only what quinn could not
- *  accept now: that promise is the backpressure. Reads pull up to `READ_MAX_BYTES` per crossing.
+ *  application codes both ways. Writes take the synchronous fast path (`tryWrite`, or `tryWrite2` for a frame's prefix
+ *  and payload given apart: `writeParts`) and await only what quinn could not accept now: that promise is the
+ *  backpressure. Reads pull up to `READ_MAX_BYTES` per crossing.
  *  @module @internal */
 import type { BiStream, CloseInfo, RecvStream, SendStream, Transport, TransportStats } from "../transport.js";
 import { StreamError, TransportClosedError } from "../stream_error.js";
@@ -31,8 +32,11 @@ function checkCode(code: number): number {
 
 const EMPTY = new Uint8Array(0);
 
+/** The addon's send stream with `tryWrite2` (native/src/stream.rs; not yet in binding.ts's interface). */
+type RawSend2 = RawSend & { tryWrite2(head: Uint8Array, body: Uint8Array, fin: boolean): number };
+
 class NativeSendStreamAdapter implements SendStream {
-  #raw: RawSend;
+  #raw: RawSend2;
   #transport: NativeTransport;
   #pending: Promise<unknown> | undefined;
   #localError: StreamError | undefined;
@@ -41,7 +45,7 @@ class NativeSendStreamAdapter implements SendStream {
   #stopped: Promise<number | undefined> | undefined;
 
   constructor(raw: RawSend, transport: NativeTransport) {
-    this.#raw = raw;
+    this.#raw = raw as RawSend2;
     this.#transport = transport;
   }
 
@@ -56,16 +60,47 @@ class NativeSendStreamAdapter implements SendStream {
 
   async write(chunk: Uint8Array, fin = false): Promise<void> {
     while (this.#pending) await this.#pending.catch(() => undefined);
-    if (this.#localError) throw this.#localError;
-    if (this.#failure) throw this.#failure;
-    if (this.#finished) throw new StreamError(0, false, "write after FIN");
+    this.#checkWritable();
     if (chunk.byteLength === 0 && !fin) return;
     const n = this.#raw.tryWrite(chunk, fin);
     if (n === chunk.byteLength) {
       if (fin) this.#finished = true;
       return;
     }
-    const rest = n > 0 ? chunk.subarray(n) : chunk;
+    await this.#writeRest(n > 0 ? chunk.subarray(n) : chunk, fin);
+  }
+
+  /** `head` then `body` as one write (GroupWriter: a frame's length prefix and payload) in one native crossing,
+   *  without concatenating them; only what quinn cannot take now is copied. */
+  async writeParts(head: Uint8Array, body: Uint8Array, fin = false): Promise<void> {
+    while (this.#pending) await this.#pending.catch(() => undefined);
+    this.#checkWritable();
+    const total = head.byteLength + body.byteLength;
+    if (total === 0 && !fin) return;
+    const n = this.#raw.tryWrite2(head, body, fin);
+    if (n === total) {
+      if (fin) this.#finished = true;
+      return;
+    }
+    let rest: Uint8Array;
+    if (n >= head.byteLength) rest = body.subarray(n - head.byteLength);
+    else {
+      const from = Math.max(0, n);
+      rest = new Uint8Array(total - from);
+      rest.set(head.subarray(from));
+      rest.set(body, head.byteLength - from);
+    }
+    await this.#writeRest(rest, fin);
+  }
+
+  #checkWritable(): void {
+    if (this.#localError) throw this.#localError;
+    if (this.#failure) throw this.#failure;
+    if (this.#finished) throw new StreamError(0, false, "write after FIN");
+  }
+
+  /** The part quinn did not accept synchronously: copied by the addon and awaited (backpressure). */
+  async #writeRest(rest: Uint8Array, fin: boolean): Promise<void> {
     const p = this.#raw.write(rest, fin);
     this.#pending = p;
     let failure: NativeWriteFailure | undefined;
