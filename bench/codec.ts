@@ -94,41 +94,53 @@ export function measure(fn: () => void, minMs: number, samples: number): number 
   return out[out.length >> 1]!;
 }
 
-export function runTsCodec(quick: boolean): Map<string, number> {
-  const minMs = quick ? 30 : 200;
-  const samples = quick ? 5 : 9;
-  const res = new Map<string, number>();
+/** The TS ops, in table order: one closure per op. */
+function tsOps(): [string, () => void][] {
+  const ops: [string, () => void][] = [];
   for (const [name, codec, m] of cases) {
-    res.set(
-      `${name} encode`,
-      measure(() => (sink += encodeMessage(codec, m).length), minMs, samples),
-    );
+    ops.push([`${name} encode`, () => (sink += encodeMessage(codec, m).length)]);
     const wire = encodeMessage(codec, m);
-    res.set(
+    ops.push([
       `${name} decode`,
-      measure(() => (sink += decodeMessage(codec, wire, DEFAULT_MAX_MESSAGE_BYTES) ? 1 : 0), minMs, samples),
-    );
+      () => (sink += decodeMessage(codec, wire, DEFAULT_MAX_MESSAGE_BYTES) ? 1 : 0),
+    ]);
   }
   for (const size of FRAME_SIZES) {
     const payload = new Uint8Array(size).fill(1);
-    res.set(
-      `FRAME ${size / 1024}K encode`,
-      measure(() => (sink += encodeFrame(payload).length), minMs, samples),
-    );
+    ops.push([`FRAME ${size / 1024}K encode`, () => (sink += encodeFrame(payload).length)]);
     const wire = encodeFrame(payload);
-    res.set(
+    ops.push([
       `FRAME ${size / 1024}K decode`,
-      measure(
-        () => {
-          const cb = new ChunkBuffer();
-          cb.push(wire);
-          sink += cb.tryFrame(1 << 24)!.length;
-        },
-        minMs,
-        samples,
-      ),
-    );
+      () => {
+        const cb = new ChunkBuffer();
+        cb.push(wire);
+        sink += cb.tryFrame(1 << 24)!.length;
+      },
+    ]);
   }
+  return ops;
+}
+
+let warmed = false;
+
+/** One TS round: ns/op per op. The first call first runs every op for a while, untimed: the shared functions
+ *  (`encodeMessage`, `decodeMessage`, the `Reader`) see every codec before any timing, so no op is timed while the
+ *  JIT is still re-optimising them for the next codec (a steady state, as Go's compiled code is from the start). */
+export function runTsCodec(quick: boolean): Map<string, number> {
+  const minMs = quick ? 20 : 100;
+  const samples = quick ? 3 : 5;
+  const ops = tsOps();
+  if (!warmed) {
+    // Measured on the 2-core box: with 2 passes of 15 ms, the first timed round still read up to 4x the later ones.
+    for (let pass = 0; pass < 4; pass++)
+      for (const [, fn] of ops) {
+        const end = performance.now() + (quick ? 20 : 50);
+        while (performance.now() < end) for (let i = 0; i < 100; i++) fn();
+      }
+    warmed = true;
+  }
+  const res = new Map<string, number>();
+  for (const [name, fn] of ops) res.set(name, measure(fn, minMs, samples));
   return res;
 }
 
@@ -139,96 +151,151 @@ export interface GoResult {
   error?: string;
 }
 
-/** Run gomoqt's message codecs (our harness) and its own frame benchmarks from a writable copy of the module. */
-export async function runGoCodec(quick: boolean): Promise<GoResult> {
-  const rows = new Map<string, { ns: number; allocs: number }>();
-  let goVersion = "";
-  const benchtime = quick ? "100ms" : "1s";
-  const command =
-    `go test -run '^$' -bench . -benchmem -benchtime=${benchtime} ./moqt/internal/message/` +
-    (quick ? "" : ` && go test -run '^$' -bench 'Frame_(Encode|Decode)$' -benchmem -benchtime=5000x ./moqt/`);
-  try {
-    goVersion = (await run("go", ["version"])).stdout.trim();
-    const dl = await run("go", ["mod", "download", "-json", "github.com/okdaichi/gomoqt@v0.9.0"], {
-      cwd: tmpdir(),
-      env: { ...process.env, GOFLAGS: "-mod=mod" },
-    });
-    const dir = (JSON.parse(dl.stdout) as { Dir: string }).Dir;
-    const copy = mkdtempSync(join(tmpdir(), "gomoqt-bench-"));
-    cpSync(dir, copy, { recursive: true });
-    const makeWritable = (p: string): void => {
-      chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
-      if (statSync(p).isDirectory()) for (const e of readdirSync(p)) makeWritable(join(p, e));
-    };
-    makeWritable(copy);
-    cpSync(
-      fileURLToPath(new URL("./gomoqt/message_bench_test.go", import.meta.url)),
-      join(copy, "moqt/internal/message/zz_moqt_bench_test.go"),
-    );
-    const env = { ...process.env, GOFLAGS: "-mod=mod", GOWORK: "off" };
-    const opts = { cwd: copy, env, maxBuffer: 1 << 24, timeout: 600_000 };
-    const a = await run(
-      "go",
-      [
-        "test",
-        "-run",
-        "^$",
-        "-bench",
-        ".",
-        "-benchmem",
-        `-benchtime=${benchtime}`,
-        "./moqt/internal/message/",
-      ],
-      opts,
-    );
-    // gomoqt's own frame benchmarks (package moqt: a much longer compile), full mode only. A fixed 5000 iterations:
-    // BenchmarkFrame_Decode pre-builds b.N encoded frames, i.e. ~11 GB at 64 KiB with -benchtime=1s.
-    const b = quick
-      ? { stdout: "" }
-      : await run(
-          "go",
-          [
-            "test",
-            "-run",
-            "^$",
-            "-bench",
-            "Frame_(Encode|Decode)$",
-            "-benchmem",
-            "-benchtime=5000x",
-            "./moqt/",
-          ],
-          opts,
-        );
-    for (const line of (a.stdout + "\n" + b.stdout).split("\n")) {
-      // BenchmarkMsg/SUBSCRIBE/encode-2   1234   56.7 ns/op   48 B/op   1 allocs/op
-      // BenchmarkFrame_Encode/1KB-2 ...
-      const m = /^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns\/op.*?(\d+) allocs\/op/.exec(line);
-      if (!m) continue;
-      let key = m[1]!;
-      const msg = /^Msg\/(\w+)\/(encode|decode)$/.exec(key);
-      if (msg) key = `${msg[1]} ${msg[2]}`;
-      const fr = /^Frame_(Encode|Decode)\/(\d+)KB$/.exec(key);
-      if (fr) key = `FRAME ${fr[2]}K ${fr[1]!.toLowerCase()}`;
-      rows.set(key, { ns: Number(m[2]), allocs: Number(m[3]) });
-    }
-    rmSync(copy, { recursive: true, force: true });
-    if (rows.size === 0) return { rows, command, goVersion, error: "no benchmark lines in go test output" };
-    return { rows, command, goVersion };
-  } catch (e) {
-    return { rows, command, goVersion, error: e instanceof Error ? e.message.split("\n")[0]! : String(e) };
-  }
+/** gomoqt's message codecs (our harness, bench/gomoqt/message_bench_test.go) compiled once into a test binary in a
+ *  writable copy of the module, so rounds of it can run interleaved with the TS rounds. */
+interface GoBench {
+  goVersion: string;
+  /** One round of the message benchmarks: op → ns/op, allocs/op. */
+  round(): Promise<Map<string, { ns: number; allocs: number }>>;
+  /** gomoqt's own frame benchmarks (package moqt: a much longer compile). */
+  frames(): Promise<Map<string, { ns: number; allocs: number }>>;
+  cleanup(): void;
 }
 
+function parseGoBench(out: string): Map<string, { ns: number; allocs: number }> {
+  const rows = new Map<string, { ns: number; allocs: number }>();
+  for (const line of out.split("\n")) {
+    // BenchmarkMsg/SUBSCRIBE/encode-2   1234   56.7 ns/op   48 B/op   1 allocs/op
+    // BenchmarkFrame_Encode/1KB-2 ...
+    const m = /^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns\/op.*?(\d+) allocs\/op/.exec(line);
+    if (!m) continue;
+    let key = m[1]!;
+    const msg = /^Msg\/(\w+)\/(encode|decode)$/.exec(key);
+    if (msg) key = `${msg[1]} ${msg[2]}`;
+    const fr = /^Frame_(Encode|Decode)\/(\d+)KB$/.exec(key);
+    if (fr) key = `FRAME ${fr[2]}K ${fr[1]!.toLowerCase()}`;
+    rows.set(key, { ns: Number(m[2]), allocs: Number(m[3]) });
+  }
+  return rows;
+}
+
+async function prepareGo(benchtime: string): Promise<GoBench> {
+  const goVersion = (await run("go", ["version"])).stdout.trim();
+  const dl = await run("go", ["mod", "download", "-json", "github.com/okdaichi/gomoqt@v0.9.0"], {
+    cwd: tmpdir(),
+    env: { ...process.env, GOFLAGS: "-mod=mod" },
+  });
+  const dir = (JSON.parse(dl.stdout) as { Dir: string }).Dir;
+  const copy = mkdtempSync(join(tmpdir(), "gomoqt-bench-"));
+  cpSync(dir, copy, { recursive: true });
+  const makeWritable = (p: string): void => {
+    chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
+    if (statSync(p).isDirectory()) for (const e of readdirSync(p)) makeWritable(join(p, e));
+  };
+  makeWritable(copy);
+  cpSync(
+    fileURLToPath(new URL("./gomoqt/message_bench_test.go", import.meta.url)),
+    join(copy, "moqt/internal/message/zz_moqt_bench_test.go"),
+  );
+  const env = { ...process.env, GOFLAGS: "-mod=mod", GOWORK: "off" };
+  const opts = { cwd: copy, env, maxBuffer: 1 << 24, timeout: 600_000 };
+  const bin = join(copy, "message.test");
+  await run("go", ["test", "-c", "-o", bin, "./moqt/internal/message/"], opts);
+  return {
+    goVersion,
+    round: async () =>
+      parseGoBench(
+        (
+          await run(
+            bin,
+            ["-test.run", "^$", "-test.bench", ".", "-test.benchmem", `-test.benchtime=${benchtime}`],
+            opts,
+          )
+        ).stdout,
+      ),
+    // A fixed 5000 iterations: BenchmarkFrame_Decode pre-builds b.N encoded frames, i.e. ~11 GB at 64 KiB with
+    // -benchtime=1s.
+    frames: async () =>
+      parseGoBench(
+        (
+          await run(
+            "go",
+            [
+              "test",
+              "-run",
+              "^$",
+              "-bench",
+              "Frame_(Encode|Decode)$",
+              "-benchmem",
+              "-benchtime=5000x",
+              "./moqt/",
+            ],
+            opts,
+          )
+        ).stdout,
+      ),
+    cleanup: () => rmSync(copy, { recursive: true, force: true }),
+  };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** Codec rows, TS and (with `withGo`) gomoqt side by side. The machine is shared, so the two are not timed once
+ *  each, minutes apart: `rounds` rounds alternate one gomoqt run of every message benchmark with one TS run of every
+ *  case, and each cell is the median over the rounds. gomoqt's frame benchmarks (full mode) run once, after. */
 export async function runCodec(
   quick: boolean,
   withGo: boolean,
+  rounds = quick ? 3 : 5,
 ): Promise<{ rows: CodecRow[]; go: GoResult | undefined }> {
-  const go = withGo ? await runGoCodec(quick) : undefined;
-  const ts = runTsCodec(quick);
+  const benchtime = quick ? "100ms" : "1s";
+  const command =
+    `go test -c ./moqt/internal/message/ && ./message.test -test.run '^$' -test.bench . -test.benchmem ` +
+    `-test.benchtime=${benchtime} (${rounds} rounds, alternating with the TS rounds; median)` +
+    (quick ? "" : ` && go test -run '^$' -bench 'Frame_(Encode|Decode)$' -benchmem -benchtime=5000x ./moqt/`);
+  let go: GoResult | undefined;
+  let gb: GoBench | undefined;
+  if (withGo) {
+    go = { rows: new Map(), command, goVersion: "" };
+    try {
+      gb = await prepareGo(benchtime);
+      go.goVersion = gb.goVersion;
+    } catch (e) {
+      go.error = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+    }
+  }
+  const tsRounds = new Map<string, number[]>();
+  const goRounds = new Map<string, { ns: number[]; allocs: number }>();
+  for (let r = 0; r < rounds; r++) {
+    if (gb && !go?.error) {
+      try {
+        for (const [k, v] of await gb.round()) {
+          const g = goRounds.get(k) ?? { ns: [], allocs: v.allocs };
+          g.ns.push(v.ns);
+          goRounds.set(k, g);
+        }
+      } catch (e) {
+        go!.error = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+      }
+    }
+    for (const [k, v] of runTsCodec(quick)) tsRounds.set(k, [...(tsRounds.get(k) ?? []), v]);
+  }
+  if (go && gb && !go.error) {
+    for (const [k, v] of goRounds) go.rows.set(k, { ns: median(v.ns), allocs: v.allocs });
+    if (!quick) {
+      try {
+        for (const [k, v] of await gb.frames()) go.rows.set(k, v);
+      } catch (e) {
+        go.error = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+      }
+    }
+    if (go.rows.size === 0) go.error = "no benchmark lines in go test output";
+  }
+  gb?.cleanup();
   const rows: CodecRow[] = [];
-  for (const [name, tsNs] of ts) {
+  for (const [name, xs] of tsRounds) {
     const g = go?.rows.get(name);
-    rows.push({ name, tsNs, ...(g ? { goNs: g.ns, goAllocs: g.allocs } : {}) });
+    rows.push({ name, tsNs: median(xs), ...(g ? { goNs: g.ns, goAllocs: g.allocs } : {}) });
   }
   return { rows, go };
 }
@@ -295,7 +362,6 @@ export async function runBaseline(dir: string, quick: boolean, rounds: number): 
       g.after.push(measure(op.after, minMs, samples));
       if (op.alt) g.alt.push(measure(op.alt, minMs, samples));
     }
-  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const lines = [
     "| op | before ns/op | after ns/op | before / after | after, old harness ns/op |",
     "|---|---:|---:|---:|---:|",
@@ -303,14 +369,14 @@ export async function runBaseline(dir: string, quick: boolean, rounds: number): 
   const ratios: Record<"encode" | "decode", number[]> = { encode: [], decode: [] };
   const gms: Record<string, number[]> = { be: [], ae: [], bd: [], ad: [] };
   for (const [name, g] of got) {
-    const b = med(g.before);
-    const a = med(g.after);
+    const b = median(g.before);
+    const a = median(g.after);
     const kind = name.endsWith("encode") ? "encode" : "decode";
     ratios[kind].push(b / a);
     gms[kind === "encode" ? "be" : "bd"]!.push(b);
     gms[kind === "encode" ? "ae" : "ad"]!.push(a);
     lines.push(
-      `| ${name} | ${b.toFixed(1)} | ${a.toFixed(1)} | ${(b / a).toFixed(2)} | ${g.alt.length ? med(g.alt).toFixed(1) : ""} |`,
+      `| ${name} | ${b.toFixed(1)} | ${a.toFixed(1)} | ${(b / a).toFixed(2)} | ${g.alt.length ? median(g.alt).toFixed(1) : ""} |`,
     );
   }
   const gm = (xs: number[]): number => Math.exp(xs.reduce((x, y) => x + Math.log(y), 0) / xs.length);

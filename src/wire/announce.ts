@@ -5,7 +5,7 @@
  *  @module */
 import { WireError } from "./errors.js";
 import { defineCodec, type Codec } from "./message.js";
-import { putString, stringLen } from "./utf8.js";
+import { putString, stringSize } from "./utf8.js";
 import { putVarint, varintLen } from "./varint.js";
 
 export const AnnounceStatus = { Ended: 0, Active: 1 } as const;
@@ -18,7 +18,7 @@ export interface Announce {
 
 export const Announce: Codec<Announce> = defineCodec<Announce>(
   "ANNOUNCE",
-  (m) => varintLen(m.status) + stringLen(m.suffix),
+  (m, exact) => varintLen(m.status) + stringSize(m.suffix, exact),
   (out, pos, m) => putString(out, putVarint(out, pos, m.status), m.suffix),
   (r) => {
     const status = r.varint();

@@ -3,7 +3,7 @@
  *  Pure codec. Body: varint count, count × string suffix. Spec: gomoqt.md §1.4, §1.6.
  *  @module */
 import { defineCodec, type Codec } from "./message.js";
-import { putString, stringLen } from "./utf8.js";
+import { putString, stringSize } from "./utf8.js";
 import { putVarint, varintLen } from "./varint.js";
 
 export interface AnnounceInit {
@@ -12,10 +12,10 @@ export interface AnnounceInit {
 
 export const AnnounceInit: Codec<AnnounceInit> = defineCodec<AnnounceInit>(
   "ANNOUNCE_INIT",
-  (m) => {
+  (m, exact) => {
     const ss = m.suffixes;
     let n = varintLen(ss.length);
-    for (let i = 0; i < ss.length; i++) n += stringLen(ss[i]!);
+    for (let i = 0; i < ss.length; i++) n += stringSize(ss[i]!, exact);
     return n;
   },
   (out, pos, m) => {

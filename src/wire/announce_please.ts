@@ -3,7 +3,7 @@
  *  Pure codec. Body: string track_prefix. Prefix validity is checked by the session, not here. Spec: gomoqt.md §1.6.
  *  @module */
 import { defineCodec, type Codec } from "./message.js";
-import { putString, stringLen } from "./utf8.js";
+import { putString, stringSize } from "./utf8.js";
 
 export interface AnnouncePlease {
   readonly prefix: string;
@@ -11,7 +11,7 @@ export interface AnnouncePlease {
 
 export const AnnouncePlease: Codec<AnnouncePlease> = defineCodec<AnnouncePlease>(
   "ANNOUNCE_PLEASE",
-  (m) => stringLen(m.prefix),
+  (m, exact) => stringSize(m.prefix, exact),
   (out, pos, m) => putString(out, pos, m.prefix),
   (r) => ({ prefix: r.string("track prefix") }),
 );

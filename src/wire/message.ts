@@ -12,9 +12,11 @@ import { putVarint, varintLen } from "./varint.js";
 /** Encoder/decoder of one message body (without its length prefix). */
 export interface Codec<M> {
   readonly name: string;
-  /** Exact encoded body size of `m`. Throws WireError("malformed") for a field out of range. */
-  size(m: M): number;
-  /** Write the body of `m` at `out[pos]` (which has `size(m)` bytes free); returns the position after it. */
+  /** Encoded body size of `m`: exact when `exact`, else with every string counted as ASCII (no scan of its
+   *  characters; a lower bound, exact when all strings are ASCII). Throws WireError("malformed") for a field out of
+   *  range. */
+  size(m: M, exact: boolean): number;
+  /** Write the body of `m` at `out[pos]` (which has `size(m, true)` bytes free); returns the position after it. */
   write(out: Uint8Array, pos: number, m: M): number;
   /** Append the body of `m` to `w` (same bytes as `write`). */
   encode(w: Writer, m: M): void;
@@ -25,7 +27,7 @@ export interface Codec<M> {
 /** Build a Codec from its sizing, writing and reading functions (every codec object has the same shape). */
 export function defineCodec<M>(
   name: string,
-  size: (m: M) => number,
+  size: (m: M, exact: boolean) => number,
   write: (out: Uint8Array, pos: number, m: M) => number,
   decode: (r: Reader) => M,
 ): Codec<M> {
@@ -41,19 +43,36 @@ export function defineCodec<M>(
   return codec;
 }
 
-/** `varint(len) || body` as a fresh Uint8Array of exactly that size. */
+/** `varint(len) || body` as a fresh Uint8Array of exactly that size.
+ *
+ *  Strings are almost always ASCII (paths, track names), so the buffer is first sized as if they were, without a
+ *  pass over their characters; `putString` checks each character as it stores it. A non-ASCII string makes the body
+ *  longer than that size: the write then ends past the buffer (stores out of range are dropped, a typed array's
+ *  `set` throws RangeError) and the message is encoded again with the exact size. */
 export function encodeMessage<M>(codec: Codec<M>, m: M): Uint8Array {
-  const n = codec.size(m);
-  const h = n < 0x40 ? 1 : varintLen(n);
-  const out = new Uint8Array(h + n);
+  const n = codec.size(m, false);
+  const out = new Uint8Array((n < 0x40 ? 1 : varintLen(n)) + n);
+  let end: number;
+  try {
+    end = codec.write(out, putVarint(out, 0, n), m);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    end = -1;
+  }
+  return end === out.length ? out : encodeExact(codec, m);
+}
+
+function encodeExact<M>(codec: Codec<M>, m: M): Uint8Array {
+  const n = codec.size(m, true);
+  const out = new Uint8Array(varintLen(n) + n);
   const end = codec.write(out, putVarint(out, 0, n), m);
-  if (end !== out.length) throw new Error(`moqt wire: ${codec.name} wrote ${end - h} bytes, sized ${n}`);
+  if (end !== out.length) throw new Error(`moqt wire: ${codec.name} wrote ${end} bytes into ${out.length}`);
   return out;
 }
 
 /** Append `varint(len) || body` to `w` (for building a stream prefix plus message in one buffer). */
 export function appendMessage<M>(w: Writer, codec: Codec<M>, m: M): Writer {
-  return w.varint(codec.size(m)).body(codec, m);
+  return w.varint(codec.size(m, true)).body(codec, m);
 }
 
 /** Decode a complete body with `codec`, rejecting trailing bytes. */

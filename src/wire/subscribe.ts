@@ -4,7 +4,7 @@
  *  The priority is a uint8; larger values are truncated to 8 bits on decode, as gomoqt does. Spec: gomoqt.md §1.4, §1.7.
  *  @module */
 import { defineCodec, type Codec } from "./message.js";
-import { putString, stringLen } from "./utf8.js";
+import { putString, stringSize } from "./utf8.js";
 import { putVarint, varintLen, type VarInt } from "./varint.js";
 
 export interface Subscribe {
@@ -16,10 +16,10 @@ export interface Subscribe {
 
 export const Subscribe: Codec<Subscribe> = defineCodec<Subscribe>(
   "SUBSCRIBE",
-  (m) =>
+  (m, exact) =>
     varintLen(m.subscribeId) +
-    stringLen(m.broadcastPath) +
-    stringLen(m.trackName) +
+    stringSize(m.broadcastPath, exact) +
+    stringSize(m.trackName, exact) +
     varintLen(m.trackPriority & 0xff),
   (out, pos, m) => {
     pos = putVarint(out, pos, m.subscribeId);

@@ -40,6 +40,14 @@ export function stringLen(s: string): number {
   return varintLen(n) + n;
 }
 
+/** Size of a string field: exact (`stringLen`), or — with `exact` false — as if `s` were ASCII (one byte per UTF-16
+ *  unit, no scan of the characters), which is a lower bound, equal to the exact size only for ASCII strings. */
+export function stringSize(s: string, exact: boolean): number {
+  if (exact) return stringLen(s);
+  const n = s.length;
+  return (n < 0x40 ? 1 : varintLen(n)) + n;
+}
+
 /** Write the string field `varint(byteLength) || UTF-8` at `out[pos]`; returns the position after it.
  *  `out` must have `stringLen(s)` bytes free from `pos`. */
 export function putString(out: Uint8Array, pos: number, s: string): number {

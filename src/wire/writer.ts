@@ -79,7 +79,7 @@ export class Writer {
 
   /** `codec`'s body for `m` (no length prefix), sized first so the buffer grows at most once. */
   body<M>(codec: Codec<M>, m: M): this {
-    const n = codec.size(m);
+    const n = codec.size(m, true);
     this.#ensure(n);
     const start = this.#pos;
     const end = codec.write(this.#buf, start, m);
