@@ -41,6 +41,8 @@ const COALESCE_LIMIT = 64 * 1024;
 export const BATCH_FRAME_MAX = 4 * 1024;
 /** A batch is written as soon as it holds this many bytes. */
 export const BATCH_FLUSH = 32 * 1024;
+/** A pending batch up to this size is sent in the same write as a following big frame's prefix. */
+const MERGE_MAX = 256;
 /** Idle microtask turns before a partial batch is written. */
 const IDLE_TURNS = 2;
 
@@ -82,10 +84,13 @@ export class GroupWriter {
     onDone: (g: GroupWriter) => void,
   ) {
     this.#stream = stream;
-    // A header not yet written goes out with the first batch (or with FIN).
+    // A header not yet written goes out with the first frame written in this turn, else alone once idle (so the
+    // subscriber sees the group at once either way), or with FIN.
     if (header && header.length > 0) {
       this.#batch = header;
       this.#batchLen = header.length;
+      this.#flushQueued = true;
+      queueMicrotask(this.#idleCheck);
     }
     this.groupSequence = seq;
     this.#onDone = onDone;
@@ -166,15 +171,25 @@ export class GroupWriter {
       }
       return RESOLVED;
     }
-    // A big frame: write the batch first, then the frame: prefix and payload apart in one write where the
-    // transport can, else in one buffer up to COALESCE_LIMIT.
-    if (this.#batchLen > 0) ignore(this.#writeBatch(false));
+    // A big frame: prefix and payload apart in one write where the transport can (a short pending batch, e.g. the
+    // group header, joins the prefix), else the batch first, then the frame in one buffer up to COALESCE_LIMIT.
     let p: Promise<void>;
     const s = this.#stream;
     if (hasParts(s)) {
-      const pre = new Uint8Array(8);
-      p = s.writeParts(pre.subarray(0, writeFrameHeader(pre, 0, payload.length)), payload);
-    } else if (need <= COALESCE_LIMIT) {
+      const len = this.#batchLen;
+      if (len > MERGE_MAX) ignore(this.#writeBatch(false));
+      const at = len > MERGE_MAX ? 0 : len;
+      const pre = new Uint8Array(at + 8);
+      if (at > 0) {
+        pre.set(this.#batch!.subarray(0, at));
+        this.#batch = undefined;
+        this.#batchLen = 0;
+      }
+      p = s.writeParts(pre.subarray(0, at + writeFrameHeader(pre, at, payload.length)), payload);
+      return this.#guard(p);
+    }
+    if (this.#batchLen > 0) ignore(this.#writeBatch(false));
+    if (need <= COALESCE_LIMIT) {
       const buf = new Uint8Array(need);
       const n = writeFrameHeader(buf, 0, payload.length);
       buf.set(payload, n);

@@ -306,7 +306,52 @@ test(
     await g.close();
     assert.equal(s.parts.length, 1);
     assert.equal(s.parts[0]!.body, big, "the payload itself, not a copy");
-    assert.deepEqual([...s.parts[0]!.head], [0x50, 0x0a]); // varint(4106)
+    // the pending small frame (102 bytes) rides in the head, then varint(4106)
+    assert.equal(s.parts[0]!.head.length, 104);
+    assert.deepEqual([...s.parts[0]!.head.subarray(102)], [0x50, 0x0a]);
     assert.deepEqual(frames(s.bytes()), [small, big, small]);
+  },
+);
+
+test(
+  "a header given to the writer goes out with the first frame of the turn, or alone once idle",
+  T,
+  async () => {
+    const hdr = new Uint8Array([0, 1, 2]);
+    // alone: written without any frame, before the event loop moves on
+    const a = new PartsStream();
+    new GroupWriter(a, hdr, 0, new AbortController().signal, () => {});
+    assert.equal(a.writes.length, 0);
+    await turn();
+    assert.deepEqual(
+      a.writes.map((w) => [...w.bytes]),
+      [[0, 1, 2]],
+    );
+    // with a small frame: one write
+    const b = new PartsStream();
+    const gb = new GroupWriter(b, hdr, 0, new AbortController().signal, () => {});
+    await gb.writeFrame(payload(5, 0));
+    await turn();
+    assert.equal(b.writes.length, 1);
+    assert.deepEqual([...b.writes[0]!.bytes.subarray(0, 3)], [0, 1, 2]);
+    assert.deepEqual(frames(b.writes[0]!.bytes.subarray(3)), [payload(5, 0)]);
+    // with a big frame: header + prefix in the head of one writeParts, the payload not copied
+    const c = new PartsStream();
+    const gc = new GroupWriter(c, hdr, 0, new AbortController().signal, () => {});
+    const big = payload(BATCH_FRAME_MAX + 1, 3);
+    await gc.writeFrame(big);
+    await turn();
+    assert.equal(c.writes.length, 1);
+    assert.deepEqual([...c.parts[0]!.head.subarray(0, 3)], [0, 1, 2]);
+    assert.equal(c.parts[0]!.body, big);
+    assert.deepEqual(frames(c.writes[0]!.bytes.subarray(3)), [big]);
+    // closed at once: header and FIN in one write
+    const d = new PartsStream();
+    await new GroupWriter(d, hdr, 0, new AbortController().signal, () => {}).close();
+    await turn();
+    assert.deepEqual(
+      d.writes.map((w) => [[...w.bytes], w.fin]),
+      [[[0, 1, 2], true]],
+    );
   },
 );
