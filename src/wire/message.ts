@@ -72,7 +72,7 @@ function encodeExact<M>(codec: Codec<M>, m: M): Uint8Array {
 
 /** Append `varint(len) || body` to `w` (for building a stream prefix plus message in one buffer). */
 export function appendMessage<M>(w: Writer, codec: Codec<M>, m: M): Writer {
-  return w.varint(codec.size(m, true)).body(codec, m);
+  return w.message(codec, m);
 }
 
 /** Decode a complete body with `codec`, rejecting trailing bytes. */

@@ -77,10 +77,41 @@ export class Writer {
     return this;
   }
 
+  /** `varint(body length) || body` of `m`, sized as `encodeMessage` does: strings counted as ASCII first, the message
+   *  rewritten in place with its exact size only when a non-ASCII string made it longer. */
+  message<M>(codec: Codec<M>, m: M): this {
+    const n = codec.size(m, false);
+    const start = this.#pos;
+    this.#ensure((n < 0x40 ? 1 : varintLen(n)) + n);
+    const buf = this.#buf;
+    const bodyStart = putVarint(buf, start, n);
+    let end: number;
+    try {
+      end = codec.write(buf, bodyStart, m);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      end = -1;
+    }
+    if (end === bodyStart + n) {
+      this.#pos = end;
+      return this;
+    }
+    // #pos is still `start`: the failed attempt is overwritten.
+    const x = codec.size(m, true);
+    this.#ensure(varintLen(x) + x);
+    this.#pos = putVarint(this.#buf, start, x);
+    return this.#exactBody(codec, m, x);
+  }
+
   /** `codec`'s body for `m` (no length prefix), sized first so the buffer grows at most once. */
   body<M>(codec: Codec<M>, m: M): this {
     const n = codec.size(m, true);
     this.#ensure(n);
+    return this.#exactBody(codec, m, n);
+  }
+
+  /** Write the body at the current position; the buffer has `n` (its exact size) bytes free there. */
+  #exactBody<M>(codec: Codec<M>, m: M, n: number): this {
     const start = this.#pos;
     const end = codec.write(this.#buf, start, m);
     if (end - start !== n) throw new Error(`moqt wire: ${codec.name} wrote ${end - start} bytes, sized ${n}`);
