@@ -12,10 +12,11 @@ export declare class NativeIncoming {
   get protocols(): Array<string>
   get remoteAddress(): string
   /**
-   * Accept: WebTransport answers 200 (with `subprotocol` when given). Rejects when already decided or the
-   * handshake failed.
+   * Accept: WebTransport answers 200 (with `subprotocol` when given). Synchronous when that completes at once
+   * (raw QUIC always; WebTransport when the answer fits the stream's credit), else a Promise. Throws / rejects
+   * when already decided or the handshake failed.
    */
-  accept(subprotocol?: string | undefined | null): Promise<NativeSession>
+  accept(subprotocol?: string | undefined | null): NativeSession | Promise<NativeSession>
   /** Reject: WebTransport answers `status` (e.g. 403, 404); raw QUIC closes the connection with `status` as code. */
   reject(status: number): Promise<void>
 }
@@ -69,8 +70,8 @@ export declare class NativeServer {
   static listen(opts: ListenOptions): NativeServer
   get port(): number
   get address(): string
-  /** Next handshaken connection, or `null` once the server is closed. */
-  accept(): Promise<NativeIncoming | null>
+  /** Next handshaken connection (synchronously when one is queued), or `null` once the server is closed. */
+  accept(): NativeIncoming | null | Promise<NativeIncoming | null>
   /** Stop accepting and close every connection with `code` and `reason`. Pending `accept()`s resolve `null`. */
   close(code?: number | undefined | null, reason?: string | undefined | null): void
 }

@@ -13,6 +13,7 @@ use napi_derive::napi;
 use tokio::sync::mpsc;
 
 use crate::counters::{Count, Gauge};
+use crate::fast::{now_or_promise, NowOr};
 use crate::h3::{self, SettingsMode, H3};
 use crate::session::NativeSession;
 use crate::tls::{self, ALPN_H3, ALPN_MOQ};
@@ -140,14 +141,15 @@ impl NativeIncoming {
         self.remote.clone()
     }
 
-    /// Accept: WebTransport answers 200 (with `subprotocol` when given). Rejects when already decided or the
-    /// handshake failed.
-    #[napi(ts_return_type = "Promise<NativeSession>")]
-    pub fn accept<'env>(&self, env: &'env Env, subprotocol: Option<String>) -> Result<PromiseRaw<'env, NativeSession>> {
+    /// Accept: WebTransport answers 200 (with `subprotocol` when given). Synchronous when that completes at once
+    /// (raw QUIC always; WebTransport when the answer fits the stream's credit), else a Promise. Throws / rejects
+    /// when already decided or the handshake failed.
+    #[napi(ts_return_type = "NativeSession | Promise<NativeSession>")]
+    pub fn accept<'env>(&self, env: &'env Env, subprotocol: Option<String>) -> Result<NowOr<'env, NativeSession>> {
         let pending = self.pending.lock().ok().and_then(|mut g| g.take()).map(|(p, _decided)| p);
         let (url, path, origin) = (self.url.clone(), self.path.clone(), self.origin.clone());
         let protocol = self.protocol.clone();
-        env.spawn_future(async move {
+        now_or_promise(env, async move {
             let session = match pending {
                 None => return Err(Error::new(Status::GenericFailure, "EDECIDED: already accepted or rejected")),
                 Some(Pending::Raw(conn)) => Session::raw(conn),
@@ -247,11 +249,11 @@ impl NativeServer {
         self.addr.to_string()
     }
 
-    /// Next handshaken connection, or `null` once the server is closed.
-    #[napi(ts_return_type = "Promise<NativeIncoming | null>")]
-    pub fn accept<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<NativeIncoming>>> {
+    /// Next handshaken connection (synchronously when one is queued), or `null` once the server is closed.
+    #[napi(ts_return_type = "NativeIncoming | null | Promise<NativeIncoming | null>")]
+    pub fn accept<'env>(&self, env: &'env Env) -> Result<NowOr<'env, Option<NativeIncoming>>> {
         let rx = self.rx.clone();
-        env.spawn_future(async move { Ok(rx.lock().await.recv().await) })
+        now_or_promise(env, async move { Ok(rx.lock().await.recv().await) })
     }
 
     /// Stop accepting and close every connection with `code` and `reason`. Pending `accept()`s resolve `null`.

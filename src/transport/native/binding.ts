@@ -89,14 +89,16 @@ export interface NativeIncoming {
   readonly origin: string | null;
   readonly protocols: string[];
   readonly remoteAddress: string;
-  accept(subprotocol?: string | null): Promise<NativeSession>;
+  /** Synchronous when the answer completes at once (always for raw QUIC). */
+  accept(subprotocol?: string | null): NowOr<NativeSession>;
   reject(status: number): Promise<void>;
 }
 
 export interface NativeServer {
   readonly port: number;
   readonly address: string;
-  accept(): Promise<NativeIncoming | null>;
+  /** Synchronous when a handshaken connection is queued. */
+  accept(): NowOr<NativeIncoming | null>;
   close(code?: number | null, reason?: string | null): void;
 }
 
