@@ -11,6 +11,7 @@ export {
   type RelayOptions,
   type RelayStats,
   type AuthDeniedCounts,
+  type UpstreamCloseReason,
 } from "./relay.js";
 export {
   TokenVerifier,

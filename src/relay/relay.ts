@@ -7,7 +7,9 @@
  *    announcing the same path: the newest wins; when it goes, the previous one (if still active) is announced again.
  *  - Subscriptions: the first downstream SUBSCRIBE to a (broadcast, track) opens one upstream subscription; groups fan
  *    out with their sequences and frames are passed on as bytes (see fanout.ts for caching and memory bounds). When
- *    the last downstream leaves, the upstream subscription is closed.
+ *    the last downstream leaves, the upstream subscription is kept for `upstreamLinger` ms (default 2 s) for the next
+ *    subscriber, then closed. The upstream carries the highest priority among the downstreams present: when that
+ *    changes (a join, a SUBSCRIBE_UPDATE, the highest one leaving) the relay sends SUBSCRIBE_UPDATE upstream.
  *  - Endings, and the codes used:
  *    - the publisher ends the track cleanly (FIN): downstream groups drain, then each subscription is FINed;
  *    - the publisher resets the subscription with a code: downstream subscriptions are reset with the same code;
@@ -76,6 +78,10 @@ export interface RelayOptions {
   config?: SessionConfig;
   /** Per-downstream memory bounds and the late-join cache cap. */
   limits?: FanoutLimits;
+  /** After the last downstream subscriber of a track leaves, keep its upstream subscription open this long (ms),
+   *  so a subscriber arriving meanwhile reuses it (and gets the cached group at once) instead of the relay
+   *  subscribing again. Default 2000; 0 closes it at once. */
+  upstreamLinger?: number;
   /** Diagnostic lines (sessions, broadcasts); default: none. */
   log?: (line: string) => void;
 }
@@ -90,6 +96,13 @@ export interface RelayStats extends FanoutCounters {
   bytesIn: number;
   framesIn: number;
   groupsIn: number;
+  /** Upstream SUBSCRIBEs sent (one per track while it has subscribers; again after it was closed). */
+  upstreamSubscribes: number;
+  /** SUBSCRIBE_UPDATEs sent upstream (the highest downstream priority changed). */
+  upstreamUpdates: number;
+  /** Upstream subscriptions ended, by why: idle (no subscriber for `upstreamLinger` ms), ended (publisher FIN),
+   *  failed (refused or reset by the publisher), publisher_gone (its announcement or session ended). */
+  upstreamClosed: Record<UpstreamCloseReason, number>;
   /** Per broadcast path: downstream subscriptions and upstream subscriptions. */
   broadcasts: Map<BroadcastPath, { subscriptions: number; upstream: number }>;
   /** Pending bytes/frames summed over all downstreams, and the largest on one downstream, now. */
@@ -159,21 +172,42 @@ class Peer {
   }
 }
 
-/** One upstream subscription and its downstreams. */
+/** Why an upstream subscription ended (the `reason` label of `moqt_relay_upstream_closed_total`). */
+export type UpstreamCloseReason = "idle" | "ended" | "failed" | "publisher_gone";
+
+/** One upstream subscription and its downstreams.
+ *
+ *  Lifetime: opened by the first downstream SUBSCRIBE; kept while any downstream remains and for `upstreamLinger`
+ *  ms after the last one leaves (a subscriber arriving meanwhile reuses it, and gets the cached group at once); then
+ *  closed ("idle"). It also ends when the publisher ends the track ("ended"), resets it or refuses it ("failed"), or
+ *  goes away ("publisher_gone").
+ *
+ *  Priority policy: the upstream subscription carries the highest `trackPriority` among the downstream
+ *  subscriptions present now. Whenever that maximum changes — a subscriber joins with a higher priority, one sends
+ *  SUBSCRIBE_UPDATE, or the highest one leaves — the relay sends SUBSCRIBE_UPDATE upstream with the new maximum
+ *  (updates are sent in order, one at a time). With no downstream left (lingering) the priority is kept. */
 class RelayTrack {
   readonly fanout: Fanout;
   #upstream: TrackReader | undefined;
   #closed = false;
+  #ended = false;
+  #linger: ReturnType<typeof setTimeout> | undefined;
+  /** Current priority of each downstream subscription. */
+  #prios = new Map<TrackWriter, number>();
+  /** The priority the upstream subscription has (asked for in SUBSCRIBE or the last SUBSCRIBE_UPDATE). */
+  #sentPriority: number;
+  #updating: Promise<void> = Promise.resolve();
 
   constructor(
     readonly source: Source,
     readonly name: TrackName,
-    readonly priority: number,
+    priority: number,
   ) {
+    this.#sentPriority = priority;
     this.fanout = new Fanout({
       limits: source.relay.limits,
       counters: source.relay.counters,
-      onEmpty: () => this.close(),
+      onEmpty: () => this.#idle(),
     });
   }
 
@@ -181,15 +215,72 @@ class RelayTrack {
     return this.#upstream !== undefined && !this.#closed;
   }
 
+  /** The priority of the upstream subscription now (SUBSCRIBE, then SUBSCRIBE_UPDATEs). */
+  get upstreamPriority(): number {
+    return this.#sentPriority;
+  }
+
+  /** Serve one downstream subscription until it ends. */
+  serve(tw: TrackWriter): Promise<void> {
+    if (this.#linger !== undefined) {
+      clearTimeout(this.#linger);
+      this.#linger = undefined;
+    }
+    const done = this.fanout.addDownstream(tw);
+    if (tw.signal.aborted) return done;
+    this.#prios.set(tw, tw.trackConfig.trackPriority ?? 0);
+    this.#syncPriority();
+    void (async () => {
+      for await (const c of tw.updated()) {
+        if (!this.#prios.has(tw)) break;
+        this.#prios.set(tw, c.trackPriority ?? 0);
+        this.#syncPriority();
+      }
+    })().catch(() => {});
+    return done.finally(() => {
+      this.#prios.delete(tw);
+      this.#syncPriority();
+    });
+  }
+
+  /** Send SUBSCRIBE_UPDATE upstream when the highest downstream priority differs from the upstream's. */
+  #syncPriority(): void {
+    const tr = this.#upstream;
+    if (!tr || this.#closed || this.#ended || this.#prios.size === 0) return;
+    let want = 0;
+    for (const p of this.#prios.values()) if (p > want) want = p;
+    if (want === this.#sentPriority) return;
+    this.#sentPriority = want;
+    this.source.relay.counters.upstreamUpdates++;
+    this.#updating = this.#updating.then(() => tr.update({ trackPriority: want })).catch(() => {});
+  }
+
+  /** The last downstream left: close the upstream after the linger (at once when it is 0). */
+  #idle(): void {
+    if (this.#closed) return;
+    const ms = this.source.relay.upstreamLinger;
+    if (ms <= 0) {
+      this.close("idle");
+      return;
+    }
+    clearTimeout(this.#linger);
+    this.#linger = setTimeout(() => {
+      this.#linger = undefined;
+      if (this.fanout.size === 0) this.close("idle");
+    }, ms);
+    this.#linger.unref?.();
+  }
+
   async run(): Promise<void> {
     const relay = this.source.relay;
     const session = this.source.peer.session!;
     let tr: TrackReader;
+    relay.counters.upstreamSubscribes++;
     try {
-      tr = await session.subscribe(this.source.path, this.name, { trackPriority: this.priority });
+      tr = await session.subscribe(this.source.path, this.name, { trackPriority: this.#sentPriority });
     } catch (e) {
       this.fanout.fail(e instanceof SubscribeError && e.remote ? e.code : PUBLISHER_GONE);
-      this.#dispose();
+      this.#finalize("failed");
       return;
     }
     if (this.#closed) {
@@ -198,6 +289,7 @@ class RelayTrack {
     }
     this.#upstream = tr;
     this.fanout.ready();
+    this.#syncPriority();
     const groups = new Set<Promise<void>>();
     let failed: unknown;
     try {
@@ -209,20 +301,25 @@ class RelayTrack {
     } catch (e) {
       failed = e ?? new Error("upstream failed");
     }
+    if (this.#closed) return;
     if (failed === undefined) {
+      this.#ended = true;
       await Promise.allSettled([...groups]);
       this.fanout.finish();
-    } else if (!this.#closed) {
-      // A publisher whose session is closing resets its streams as the close goes out (the reset can overtake the
-      // session close): give the session a moment to report its end before passing the stream's code on.
-      let code = failed instanceof SubscribeError && failed.remote ? failed.code : PUBLISHER_GONE;
-      if (code !== PUBLISHER_GONE) {
-        await Promise.race([session.closed, new Promise((r) => setTimeout(r, 250))]);
-        if (session.signal.aborted) code = PUBLISHER_GONE;
-      }
-      if (!this.#closed) this.fanout.fail(code);
+      this.#finalize("ended");
+      return;
     }
-    this.#dispose();
+    // A publisher whose session is closing resets its streams as the close goes out (the reset can overtake the
+    // session close): give the session a moment to report its end before passing the stream's code on.
+    this.#ended = true;
+    let code = failed instanceof SubscribeError && failed.remote ? failed.code : PUBLISHER_GONE;
+    if (code !== PUBLISHER_GONE) {
+      await Promise.race([session.closed, new Promise((r) => setTimeout(r, 250))]);
+      if (session.signal.aborted) code = PUBLISHER_GONE;
+    }
+    if (this.#closed) return;
+    this.fanout.fail(code);
+    this.#finalize(code === PUBLISHER_GONE ? "publisher_gone" : "failed");
   }
 
   async #readGroup(g: GroupReader): Promise<void> {
@@ -245,16 +342,19 @@ class RelayTrack {
     }
   }
 
-  /** Stop: the upstream subscription is closed (the last downstream left, or the source went away). */
-  close(): void {
+  /** Stop: the upstream subscription is closed (idle after the last downstream left, or the source went away). */
+  close(reason: UpstreamCloseReason): void {
     if (this.#closed) return;
-    this.#closed = true;
-    this.#dispose();
+    this.#finalize(reason);
     void this.#upstream?.close();
   }
 
-  #dispose(): void {
+  #finalize(reason: UpstreamCloseReason): void {
+    if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#linger);
+    this.#linger = undefined;
+    this.source.relay.counters.upstreamClosed[reason]++;
     if (this.source.tracks.get(this.name) === this) this.source.tracks.delete(this.name);
   }
 }
@@ -289,7 +389,7 @@ class Source implements TrackHandler {
     ann.afterFunc(() => {
       for (const t of [...this.tracks.values()]) {
         t.fanout.fail(this.#endCode);
-        t.close();
+        t.close("publisher_gone");
       }
     });
     for (const p of peers) if (p !== this.peer) p.announce(ann, this);
@@ -312,19 +412,27 @@ class Source implements TrackHandler {
       this.tracks.set(tw.trackName, t);
       void t.run();
     }
-    return t.fanout.addDownstream(tw);
+    return t.serve(tw);
   }
 }
 
 export class Relay {
   readonly server: Server;
   readonly limits: FanoutLimits;
+  /** See RelayOptions.upstreamLinger. */
+  readonly upstreamLinger: number;
   readonly counters = {
     ...newFanoutCounters(),
     sessionsTotal: 0,
     bytesIn: 0,
     framesIn: 0,
     groupsIn: 0,
+    upstreamSubscribes: 0,
+    upstreamUpdates: 0,
+    upstreamClosed: { idle: 0, ended: 0, failed: 0, publisher_gone: 0 } as Record<
+      UpstreamCloseReason,
+      number
+    >,
     authDenied: { setup: 0, expired: 0, announce: 0, subscribe: 0 } as AuthDeniedCounts,
   };
   #verifier: TokenVerifier | undefined;
@@ -340,6 +448,9 @@ export class Relay {
   constructor(opts: RelayOptions = {}) {
     this.#opts = opts;
     this.limits = opts.limits ?? {};
+    const linger = opts.upstreamLinger ?? 2000;
+    if (!(linger >= 0)) throw new RangeError(`moqt: upstreamLinger must be >= 0 ms, got ${linger}`);
+    this.upstreamLinger = linger;
     this.#log = opts.log ?? (() => {});
     if (opts.auth) this.#verifier = new TokenVerifier(opts.auth.keys);
     this.server = new Server({
@@ -575,6 +686,7 @@ export class Relay {
     return {
       ...this.counters,
       authDenied: { ...this.counters.authDenied },
+      upstreamClosed: { ...this.counters.upstreamClosed },
       sessionsOpen: open,
       announcementsActive: active,
       broadcasts,
@@ -618,6 +730,24 @@ export class Relay {
         help: "Upstream subscriptions currently open (one per subscribed track), per broadcast.",
         type: "gauge",
         samples: per((e) => e.upstream),
+      },
+      c(
+        "moqt_relay_upstream_subscribes_total",
+        "Upstream SUBSCRIBEs sent (a track's first subscriber, or again after its upstream was closed).",
+        s.upstreamSubscribes,
+      ),
+      c(
+        "moqt_relay_upstream_updates_total",
+        "SUBSCRIBE_UPDATEs sent upstream (the highest downstream priority changed).",
+        s.upstreamUpdates,
+      ),
+      {
+        name: "moqt_relay_upstream_closed_total",
+        help:
+          "Upstream subscriptions ended: idle (no subscriber for the linger), ended (publisher FIN), " +
+          "failed (refused or reset by the publisher), publisher_gone (announcement or session ended).",
+        type: "counter",
+        samples: Object.entries(s.upstreamClosed).map(([reason, value]) => ({ labels: { reason }, value })),
       },
       c("moqt_relay_bytes_in_total", "Frame payload bytes received from publishers.", s.bytesIn),
       c("moqt_relay_bytes_out_total", "Frame payload bytes sent to subscribers.", s.bytesOut),
