@@ -4,11 +4,11 @@ import { TrackMux } from "../index.js";
 import {
   CliError,
   checkUrl,
+  connect,
   describe,
-  dial,
-  makeClient,
   onSignal,
   parse,
+  printedHelp,
   TLS_HELP,
   TLS_OPTIONS,
 } from "./common.js";
@@ -24,18 +24,14 @@ ${TLS_HELP}`;
 
 export async function announceMain(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, TLS_OPTIONS);
-  if (values.help) {
-    process.stdout.write(ANNOUNCE_HELP + "\n");
-    return 0;
-  }
+  if (printedHelp(values, ANNOUNCE_HELP)) return 0;
   if (positionals.length !== 2) throw new CliError("want URL PREFIX (see moqt announce --help)", true);
   const [url, prefix] = positionals as [string, string];
   checkUrl(url);
   if (prefix !== "/" && !(prefix.startsWith("/") && prefix.endsWith("/")))
     throw new CliError(`prefix must be "/" or start and end with "/": ${JSON.stringify(prefix)}`, true);
 
-  const client = makeClient(values);
-  const session = await dial(client, url, new TrackMux(), values.token);
+  const { client, session } = await connect(values, url, new TrackMux());
   let interrupted = false;
   const stopSignals = onSignal(() => {
     interrupted = true;

@@ -103,6 +103,43 @@ export function withToken(url: string, token: string | undefined): string {
   return u.href;
 }
 
+/** The positionals of `pub` and `sub`: URL BROADCAST_PATH TRACK, checked. */
+export function trackArgs(positionals: string[], cmd: string): { url: string; path: string; track: string } {
+  if (positionals.length !== 3)
+    throw new CliError(`want URL BROADCAST_PATH TRACK (see moqt ${cmd} --help)`, true);
+  const [url, path, track] = positionals as [string, string, string];
+  checkUrl(url);
+  checkPath(path);
+  return { url, path, track };
+}
+
+/** Print `help` on stdout when --help was given; true then (the command returns 0). */
+export function printedHelp(values: { help?: boolean | undefined }, help: string): boolean {
+  if (!values.help) return false;
+  process.stdout.write(help + "\n");
+  return true;
+}
+
+/** Whether to show the progress line: stderr is a terminal and --quiet was not given. */
+export function progressWanted(values: { quiet?: boolean | undefined }): boolean {
+  return process.stderr.isTTY === true && !values.quiet;
+}
+
+/** The TLS options (--insecure, --cert-hash) and --token as parsed from TLS_OPTIONS. */
+export type ConnectValues = Parameters<typeof makeClient>[0] & { token?: string | undefined };
+
+/** A client from the TLS options, and a session dialled to `url` with `mux` (and the --token). */
+export async function connect(
+  values: ConnectValues,
+  url: string,
+  mux: NonNullable<Parameters<Client["dial"]>[1]>,
+  config?: SessionConfig,
+): Promise<{ client: Client; session: Awaited<ReturnType<Client["dial"]>> }> {
+  const client = makeClient(values, config);
+  const session = await dial(client, url, mux, values.token);
+  return { client, session };
+}
+
 /** Dial (with `?jwt=token` when given) with a readable error that does not repeat the token. */
 export async function dial(client: Client, url: string, mux?: Parameters<Client["dial"]>[1], token?: string) {
   const full = withToken(url, token);

@@ -4,17 +4,17 @@ import { SessionErrorCode, SubscribeErrorCode, TrackMux, type TrackWriter } from
 import { Fanout, type FanGroup } from "../relay/fanout.js";
 import {
   CliError,
-  checkPath,
-  checkUrl,
+  connect,
   describe,
-  dial,
-  makeClient,
   onSignal,
   parse,
+  printedHelp,
   Progress,
+  progressWanted,
   sleep,
   TLS_HELP,
   TLS_OPTIONS,
+  trackArgs,
 } from "./common.js";
 
 export const PUB_HELP = `usage: moqt pub URL BROADCAST_PATH TRACK [--group-frames N] [--token JWT] [--insecure | --cert-hash HEX]
@@ -45,15 +45,8 @@ export async function pubMain(args: string[]): Promise<number> {
     linger: { type: "string" },
     "no-wait": { type: "boolean" },
   });
-  if (values.help) {
-    process.stdout.write(PUB_HELP + "\n");
-    return 0;
-  }
-  if (positionals.length !== 3)
-    throw new CliError("want URL BROADCAST_PATH TRACK (see moqt pub --help)", true);
-  const [url, path, track] = positionals as [string, string, string];
-  checkUrl(url);
-  checkPath(path);
+  if (printedHelp(values, PUB_HELP)) return 0;
+  const { url, path, track } = trackArgs(positionals, "pub");
   const groupFrames = Number(values["group-frames"] ?? "1");
   if (!Number.isInteger(groupFrames) || groupFrames < 1)
     throw new CliError(`--group-frames wants a positive integer, got ${values["group-frames"]}`, true);
@@ -64,14 +57,10 @@ export async function pubMain(args: string[]): Promise<number> {
   const fanout = new Fanout();
   let firstSubscriber!: () => void;
   const subscribed = new Promise<void>((r) => (firstSubscriber = r));
-  const progress = new Progress(
-    `pub ${path} ${track}`,
-    process.stderr.isTTY === true && !values.quiet,
-    () => {
-      const n = fanout.size;
-      return `${n} subscriber${n === 1 ? "" : "s"}`;
-    },
-  );
+  const progress = new Progress(`pub ${path} ${track}`, progressWanted(values), () => {
+    const n = fanout.size;
+    return `${n} subscriber${n === 1 ? "" : "s"}`;
+  });
 
   const mux = new TrackMux();
   const ctrl = new AbortController();
@@ -83,8 +72,7 @@ export async function pubMain(args: string[]): Promise<number> {
     return done;
   });
 
-  const client = makeClient(values);
-  const session = await dial(client, url, mux, values.token);
+  const { client, session } = await connect(values, url, mux);
   let interrupted = false;
   const stopSignals = onSignal(() => {
     interrupted = true;

@@ -13,16 +13,16 @@ import {
 } from "../index.js";
 import {
   CliError,
-  checkPath,
-  checkUrl,
+  connect,
   describe,
-  dial,
-  makeClient,
   onSignal,
   parse,
+  printedHelp,
   Progress,
+  progressWanted,
   TLS_HELP,
   TLS_OPTIONS,
+  trackArgs,
 } from "./common.js";
 
 export const SUB_HELP = `usage: moqt sub URL BROADCAST_PATH TRACK [--token JWT] [--insecure | --cert-hash HEX]
@@ -108,22 +108,14 @@ class GroupBuf {
 
 export async function subMain(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { ...TLS_OPTIONS, wait: { type: "string" } });
-  if (values.help) {
-    process.stdout.write(SUB_HELP + "\n");
-    return 0;
-  }
-  if (positionals.length !== 3)
-    throw new CliError("want URL BROADCAST_PATH TRACK (see moqt sub --help)", true);
-  const [url, path, track] = positionals as [string, string, string];
-  checkUrl(url);
-  checkPath(path);
+  if (printedHelp(values, SUB_HELP)) return 0;
+  const { url, path, track } = trackArgs(positionals, "sub");
   const wait = Number(values.wait ?? "10");
   if (!Number.isFinite(wait) || wait < 0)
     throw new CliError(`--wait wants seconds, got ${values.wait}`, true);
 
-  const client = makeClient(values, { maxQueuedGroups: 1024 });
-  const session = await dial(client, url, new TrackMux(), values.token);
-  const progress = new Progress(`sub ${path} ${track}`, process.stderr.isTTY === true && !values.quiet);
+  const { client, session } = await connect(values, url, new TrackMux(), { maxQueuedGroups: 1024 });
+  const progress = new Progress(`sub ${path} ${track}`, progressWanted(values));
   let stdoutGone = false;
   process.stdout.on("error", () => {
     stdoutGone = true;
