@@ -23,7 +23,8 @@
  *  sending process and the worst worker, and (direct mode) the synchronous part of one frame's fan-out.
  *
  *  Run alone: `npx tsx bench/fanout.ts [--quick] [--subs=1,10,100] [--modes=relay,direct,gomoqt] [--window=S]
- *  [--transport=h3] [--setup-timeout=MS] [--media-first]`.
+ *  [--transport=h3] [--setup-timeout=MS] [--media-first] [--prof=DIR]` (--prof: the relay, or the direct publisher,
+ *  runs with --cpu-prof into DIR; summarise with bench/prof_top.ts).
  *  @module */
 import { execFile, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
@@ -406,6 +407,8 @@ export async function runFanout(opts: {
    *  publisher starts once every subscriber is in (gomoqt's publisher always sends from the start). */
   mediaFirst?: boolean;
   gomoqtBin?: string;
+  /** Run the relay (or direct publisher) with --cpu-prof into this directory. */
+  prof?: string;
   log?: (s: string) => void;
 }): Promise<FanoutRow> {
   const log = opts.log ?? (() => {});
@@ -419,15 +422,20 @@ export async function runFanout(opts: {
     let relay: Child<{ port: number; hash: string }> | undefined;
     let pub: Child<{ port?: number; hash?: string }>;
     const startNow = opts.mediaFirst ? ["--start"] : [];
+    const profArgs = opts.prof ? ["--cpu-prof", `--cpu-prof-dir=${opts.prof}`] : [];
     if (opts.mode === "relay") {
-      relay = await spawnChild<{ port: number; hash: string }>(SELF, ["--role=relay"]);
+      relay = await spawnChild<{ port: number; hash: string }>(SELF, ["--role=relay"], profArgs);
       children.push(relay);
       url = `${scheme}://127.0.0.1:${relay.info.port}/`;
       hash = relay.info.hash;
       pub = await spawnChild(SELF, ["--role=pub", `--url=${url}`, `--hash=${hash}`, ...startNow]);
       children.push(pub);
     } else if (opts.mode === "direct") {
-      pub = await spawnChild<{ port: number; hash: string }>(SELF, ["--role=pubserver", ...startNow]);
+      pub = await spawnChild<{ port: number; hash: string }>(
+        SELF,
+        ["--role=pubserver", ...startNow],
+        profArgs,
+      );
       children.push(pub);
       url = `${scheme}://127.0.0.1:${pub.info.port}/`;
       hash = pub.info.hash;
@@ -641,6 +649,7 @@ if (process.argv[1] === SELF) {
             transport,
             setupTimeoutMs,
             mediaFirst: process.argv.includes("--media-first"),
+            ...(arg("prof") ? { prof: arg("prof")! } : {}),
             warmS: 2,
             windowS,
             ...(gobin.bin ? { gomoqtBin: gobin.bin } : {}),

@@ -7,7 +7,7 @@
 import { execSync } from "node:child_process";
 import { cpus } from "node:os";
 import { codecTable, geomeanRatio, runCodec } from "./codec.js";
-import { buildGomoqtPub, fanoutTable, runFanout, type FanoutRow } from "./fanout.js";
+import { buildGomoqtPub, fanoutProbeTable, fanoutTable, runFanout, type FanoutRow } from "./fanout.js";
 import { runSoak, soakTable, type SoakResult } from "./soak.js";
 import { runThroughput, throughputTable, type ThroughputRow } from "./throughput.js";
 
@@ -71,21 +71,27 @@ if (want("throughput")) {
 // 3) fan-out
 if (want("fanout")) {
   const gobin = noGo ? { error: "--no-go" } : await buildGomoqtPub();
-  const plan: [FanoutRow["mode"], number][] = quick
+  type Step = [FanoutRow["mode"], number, ("moq-00" | "h3")?];
+  const plan: Step[] = quick
     ? [
         ["relay", 1],
         ["relay", 10],
         ["relay", 100],
+        ["relay", 100, "h3"],
         ["direct", 100],
         ["gomoqt", 100],
       ]
-    : (["relay", "direct", "gomoqt"] as const).flatMap((m) =>
-        [1, 10, 100, 500].map((n) => [m, n] as [FanoutRow["mode"], number]),
-      );
+    : [
+        ...(["relay", "direct", "gomoqt"] as const).flatMap((m) =>
+          [1, 10, 100, 500].map((n): Step => [m, n]),
+        ),
+        ["relay", 100, "h3"],
+        ["relay", 500, "h3"],
+      ];
   const rows: FanoutRow[] = [];
-  for (const [mode, subs] of plan) {
+  for (const [mode, subs, transport = "moq-00"] of plan) {
     if (mode === "gomoqt" && !gobin.bin) {
-      rows.push({ mode, subs, error: gobin.error } as FanoutRow);
+      rows.push({ mode, subs, transport, error: gobin.error } as FanoutRow);
       continue;
     }
     try {
@@ -93,6 +99,7 @@ if (want("fanout")) {
         await runFanout({
           mode,
           subs,
+          transport,
           warmS: quick ? 1.5 : 3,
           windowS: quick ? 4 : 15,
           ...(gobin.bin ? { gomoqtBin: gobin.bin } : {}),
@@ -100,12 +107,18 @@ if (want("fanout")) {
         }),
       );
     } catch (e) {
-      rows.push({ mode, subs, error: e instanceof Error ? e.message : String(e) } as FanoutRow);
+      rows.push({ mode, subs, transport, error: e instanceof Error ? e.message : String(e) } as FanoutRow);
     }
   }
-  console.log("## Fan-out: 1 publisher → N subscribers, 30 fps × 10 KB, 1 group/s (raw QUIC)\n");
+  console.log(
+    "## Fan-out: 1 publisher → N subscribers, 30 fps × 10 KB, 1 group/s (raw QUIC unless marked h3; subscribers " +
+      "in before the media starts)\n",
+  );
   console.log(fanoutTable(rows) + "\n");
-  const at = (m: string, n: number) => rows.find((r) => r.mode === m && r.subs === n && !r.error);
+  console.log("### Where the tail comes from\n");
+  console.log(fanoutProbeTable(rows) + "\n");
+  const at = (m: string, n: number, t = "moq-00") =>
+    rows.find((r) => r.mode === m && r.subs === n && r.transport === t && !r.error);
   const top = quick ? 100 : 500;
   const r100 = at("relay", 100);
   summary.fanoutLoss = r3(r100 ? 1 - r100.delivered : undefined);
@@ -114,8 +127,16 @@ if (want("fanout")) {
   summary.fanoutMaxMs = r3(r100?.max);
   summary.relayCoresAt100 = r3(r100?.cpu.relay);
   summary.relayEgressMbpsPerCore = r3(r100?.egressPerCoreMbps);
+  summary.fanoutP99FirstFrameMs = r3(r100?.p99First);
+  summary.fanoutP99OtherFramesMs = r3(r100?.p99Rest);
+  summary.relayGcMaxMs = r3(r100?.sender?.gcMaxMs);
+  summary.relayLoopDelayMaxMs = r3(r100?.sender?.loopMaxMs);
+  const h3 = at("relay", 100, "h3");
+  summary.fanoutH3Loss = r3(h3 ? 1 - h3.delivered : undefined);
+  summary.fanoutH3P99Ms = r3(h3?.p99);
   if (!quick) {
     const r500 = at("relay", 500);
+    summary.fanout500Connected = r500?.connected ?? null;
     summary.fanout500Loss = r3(r500 ? 1 - r500.delivered : undefined);
     summary.fanout500P99Ms = r3(r500?.p99);
   }
