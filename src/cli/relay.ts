@@ -5,7 +5,7 @@ import { allowOrigins, keyFromFile, startRelay, type Relay, type RelayAuthKey } 
 import { CliError, fmtBytes, onSignal, parse } from "./common.js";
 
 export const RELAY_HELP = `usage: moqt relay [--listen HOST:PORT] [--http HOST:PORT|off] [--cert FILE --key FILE] [--web DIR]
-                  [--auth-key FILE]... [--allow-origin ORIGIN]...
+                  [--auth-key FILE]... [--allow-origin ORIGIN]... [--upstream-linger MS]
 
 Run a MoQ relay: sessions publish and subscribe; each track is subscribed upstream once and fanned out. Without
 --auth-key every session may publish and subscribe everything.
@@ -30,6 +30,8 @@ Run a MoQ relay: sessions publish and subscribe; each track is subscribed upstre
                        accept WebTransport requests from browser pages of ORIGIN only (e.g. https://example.com;
                        repeatable; "*" = any); others get HTTP 403. Clients that send no Origin (non-browser)
                        are let through. Default: any origin
+  --upstream-linger MS after a track's last subscriber leaves, keep its upstream subscription this long for the
+                       next one (default 2000; 0: unsubscribe at once)
   -v, --verbose        log sessions and broadcasts on stderr
   -q, --quiet          no progress on stderr
   -h, --help           this help
@@ -46,6 +48,7 @@ export async function relayMain(args: string[]): Promise<number> {
     web: { type: "string" },
     "auth-key": { type: "string", multiple: true },
     "allow-origin": { type: "string", multiple: true },
+    "upstream-linger": { type: "string" },
     verbose: { type: "boolean", short: "v" },
     quiet: { type: "boolean", short: "q" },
     help: { type: "boolean", short: "h" },
@@ -74,6 +77,9 @@ export async function relayMain(args: string[]): Promise<number> {
     return keyFromFile(bytes);
   });
   const origins = values["allow-origin"] ?? [];
+  const linger = values["upstream-linger"] === undefined ? undefined : Number(values["upstream-linger"]);
+  if (linger !== undefined && !(Number.isFinite(linger) && linger >= 0))
+    throw new CliError(`--upstream-linger wants milliseconds, got ${values["upstream-linger"]}`, true);
   const verbose = values.verbose === true;
   const progressOn = process.stderr.isTTY === true && !values.quiet;
   let relay: Relay;
@@ -85,6 +91,7 @@ export async function relayMain(args: string[]): Promise<number> {
       ...(values.web !== undefined ? { webRoot: values.web } : {}),
       ...(authKeys.length > 0 ? { auth: { keys: authKeys, required: true } } : {}),
       ...(origins.length > 0 ? { checkOrigin: allowOrigins(origins) } : {}),
+      ...(linger !== undefined ? { upstreamLinger: linger } : {}),
       ...(verbose
         ? { log: (l: string) => process.stderr.write(`${progressOn ? "\r\x1b[K" : ""}${l}\n`) }
         : {}),

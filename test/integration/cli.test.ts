@@ -167,6 +167,13 @@ describe("moqt CLI", { skip, timeout: 60_000 }, () => {
     });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /unsupported URL scheme ftp:/);
+    const linger = spawnSync(
+      process.execPath,
+      ["--import", "tsx", MAIN, "relay", "--upstream-linger=-5", "--http", "off"],
+      { cwd: root, encoding: "utf8" },
+    );
+    assert.equal(linger.status, 2);
+    assert.match(linger.stderr, /--upstream-linger wants milliseconds, got -5/);
     const unknown = spawnSync(process.execPath, ["--import", "tsx", MAIN, "frobnicate"], {
       cwd: root,
       encoding: "utf8",
