@@ -341,7 +341,8 @@ pub fn connect<'env>(env: &'env Env, url: String, opts: Option<ConnectOptions>) 
             .ok_or_else(|| conn_err("host did not resolve"))?;
         let bind: SocketAddr = if remote.is_ipv6() { "[::]:0".parse().unwrap() } else { "0.0.0.0:0".parse().unwrap() };
         let endpoint = quinn::Endpoint::client(bind).map_err(conn_err)?;
-        let conn = endpoint.connect_with(config, remote, &host).map_err(conn_err)?.await.map_err(conn_err)?;
+        let connecting = endpoint.connect_with(config, remote, &host).map_err(conn_err)?;
+        let conn = connecting.await.map_err(|e| conn_err(tls_opts.explain(&e)))?;
         if alpn == ALPN_H3 {
             let attempt = async {
                 let (h3, _requests) = H3::start(conn.clone(), false, mode).await?;

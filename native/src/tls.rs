@@ -148,6 +148,37 @@ pub fn client_config(alpn: &str, opts: &ClientTls, max_streams: u32, live: Liven
     Ok(cfg)
 }
 
+impl ClientTls {
+    /// What the server certificate was checked against, for error messages.
+    fn trust_source(&self) -> &'static str {
+        if self.insecure {
+            "nothing (insecure)"
+        } else if !self.cert_hashes.is_empty() {
+            "tls.serverCertificateHashes: its SHA-256 is not among them"
+        } else if self.ca_pem.is_some() {
+            "tls.ca: it is not signed by that CA or does not name the host"
+        } else {
+            "the system's root certificates: a self-signed or private-CA certificate never does"
+        }
+    }
+
+    /// Rewrites a failed handshake caused by our verdict on the server certificate into a message that says so and
+    /// names the options that fix it (Client names first, connectNative names in parentheses); the underlying reason
+    /// stays at the end. Other errors pass unchanged.
+    pub fn explain(&self, e: &quinn::ConnectionError) -> String {
+        let text = e.to_string();
+        match e {
+            quinn::ConnectionError::TransportError(t) if t.reason.contains("invalid peer certificate") => format!(
+                "the server's certificate is not trusted (checked against {}). Pass tls.serverCertificateHashes (the \
+                 certificate's SHA-256) or tls.ca (its CA in PEM), or tls.insecureSkipVerify for development only \
+                 (connectNative: certHashes, ca, insecure). Reason: {text}",
+                self.trust_source()
+            ),
+            _ => text,
+        }
+    }
+}
+
 /// Accepts a server certificate whose DER SHA-256 is one of `hashes`; the handshake signature is still checked.
 #[derive(Debug)]
 struct PinnedHashes {

@@ -756,6 +756,46 @@ describe("native transport", { skip }, () => {
     },
   );
 
+  it("an untrusted server certificate is named as such, with the options that fix it and the underlying reason last", async () => {
+    const fixes =
+      /tls\.serverCertificateHashes .*tls\.ca .*tls\.insecureSkipVerify .*\(connectNative: certHashes, ca, insecure\)/;
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{}, /checked against the system's root certificates/],
+      [
+        { certHashes: [new Uint8Array(32)] },
+        /checked against tls\.serverCertificateHashes: its SHA-256 is not among them/,
+      ],
+      [{ ca: generateCertificate().certPem }, /checked against tls\.ca: it is not signed by that CA/],
+    ];
+    for (const mode of MODES)
+      for (const [opts, source] of cases) {
+        const what = `${mode.alpn} ${Object.keys(opts).join() || "no options"}`;
+        await assert.rejects(
+          connectNative(`https://127.0.0.1:${listener.port}/`, { alpn: mode.alpn, ...opts }),
+          (e: unknown) => {
+            assert.ok(e instanceof Error);
+            assert.match(e.message, /^ECONNECT: the server's certificate is not trusted \(/, what);
+            assert.match(e.message, source, what);
+            assert.match(e.message, fixes, what);
+            assert.match(e.message, /\. Reason: .*invalid peer certificate: \w+/, what);
+            return true;
+          },
+        );
+      }
+    // Through the Client, for a server with a generated certificate and no tls options.
+    const server = new Server({ addr: "127.0.0.1:0", bitrateMonitor: false });
+    server.listen();
+    try {
+      for (const scheme of ["https", "moqt"])
+        await assert.rejects(
+          new Client({ bitrateMonitor: false }).dial(`${scheme}://127.0.0.1:${server.port}/`),
+          /server's certificate is not trusted .*tls\.serverCertificateHashes/,
+        );
+    } finally {
+      await server.close();
+    }
+  });
+
   it("idleTimeoutMs / keepAliveMs: bad values are a TypeError or RangeError, before anything is sent", async () => {
     const bad: [Record<string, unknown>, typeof TypeError | typeof RangeError][] = [
       [{ idleTimeoutMs: 1.5 }, TypeError],
