@@ -2,20 +2,26 @@
  *  same messages through gomoqt v0.9.0's own codecs (`moqt/internal/message`) and gomoqt's own frame benchmarks,
  *  in the same run, for a side-by-side table.
  *
- *  Run alone: `npx tsx bench/codec.ts [--quick] [--no-go]`. Used by `bench/run.ts`.
+ *  Run alone: `npx tsx bench/codec.ts [--quick] [--no-go] [--reused]`, or before/after against an older copy of
+ *  src/wire: `npx tsx bench/codec.ts --quick --baseline=DIR [--rounds=N]`. Used by `bench/run.ts`.
  *
- *  Method (TS): per case, a warm-up loop, then `samples` timed batches, each running the op until the batch lasts at
- *  least `minMs`; ns/op = median over batches. Both sides measure the same work per op:
+ *  Method (TS): all ops are first run together, untimed (JIT steady state); then per op `samples` timed batches,
+ *  each running the op until the batch lasts at least `minMs`; ns/op = median over batches. The machine is shared,
+ *  so TS and gomoqt are timed in alternating rounds (gomoqt's test binary is compiled once) and each cell is the
+ *  median over rounds. Both sides measure the same work per op:
  *  - encode: one message value built beforehand → `varint(len) || body` in one new exact-size buffer
- *    (`encodeMessage`; gomoqt's `Encode` computes `Len()`, makes one slice and writes it into a reused bytes.Buffer);
+ *    (`encodeMessage`; gomoqt's `Encode` computes `Len()`, makes one slice — its one alloc/op — and writes it into a
+ *    reused bytes.Buffer). `--reused` adds rows encoding into a reused Writer (`appendMessage`), the literal reading
+ *    of gomoqt's harness; gomoqt has no allocation-free form, so those rows are compared with the same Go numbers
+ *    and kept out of the geomeans;
  *  - decode: the whole encoded message (length prefix included) already in memory → a message value, trailing bytes
  *    rejected (`decodeMessage`; gomoqt's `Decode` reads the prefix and then the body from a reset bytes.Reader).
  *  Allocation is included on both sides (the GC's share in the TS batches, Go's allocs in ns/op; Go reports
- *  allocs/op). Differences that remain: gomoqt copies the body out of the reader and does not check UTF-8; we read in
- *  place and reject invalid UTF-8.
+ *  allocs/op); the "floor" row is one bare 2-byte allocation on each side. Differences that remain: gomoqt copies
+ *  the body out of the reader and does not check UTF-8; we read in place and reject invalid UTF-8.
  *  The Go side (bench/gomoqt/message_bench_test.go, ours) uses the same field values; v0.9.0 itself ships no
  *  benchmarks in `moqt/internal/message` (they arrived later), so that file is copied into a writable copy of the
- *  module and run with `go test -run '^$' -bench . -benchmem ./moqt/internal/message/`.
+ *  module, compiled with `go test -c` and run with `-test.bench . -test.benchmem`.
  *  @module */
 import { execFile } from "node:child_process";
 import { cpSync, chmodSync, existsSync, mkdtempSync, readdirSync, statSync, rmSync } from "node:fs";
@@ -78,6 +84,8 @@ let sink = 0;
 let floorSink: Uint8Array | undefined;
 /** Row name of the allocation floor (excluded from the encode/decode geomeans: it ends in neither). */
 export const FLOOR = "new 2-byte buffer (floor)";
+/** Suffix of the optional encode-into-a-reused-buffer rows (excluded from the geomeans, like FLOOR). */
+export const REUSED = " into a reused buffer";
 
 /** Median ns/op of `fn` (which runs the op once). */
 export function measure(fn: () => void, minMs: number, samples: number): number {
@@ -100,8 +108,9 @@ export function measure(fn: () => void, minMs: number, samples: number): number 
 }
 
 /** The TS ops, in table order: one closure per op. */
-function tsOps(): [string, () => void][] {
+function tsOps(reused: boolean): [string, () => void][] {
   const ops: [string, () => void][] = [];
+  const w = new Writer(256);
   for (const [name, codec, m] of cases) {
     ops.push([`${name} encode`, () => (sink += encodeMessage(codec, m).length)]);
     const wire = encodeMessage(codec, m);
@@ -110,6 +119,17 @@ function tsOps(): [string, () => void][] {
       () => (sink += decodeMessage(codec, wire, DEFAULT_MAX_MESSAGE_BYTES) ? 1 : 0),
     ]);
   }
+  // Encode into a reused buffer, the literal reading of gomoqt's harness (`buf.Reset(); m.Encode(&buf)`): one
+  // Writer, reset per op, no allocation. gomoqt's Encode still makes its own slice per call.
+  if (reused)
+    for (const [name, codec, m] of cases)
+      ops.push([
+        `${name} encode${REUSED}`,
+        () => {
+          w.reset();
+          sink += appendMessage(w, codec, m).length;
+        },
+      ]);
   // Not a codec: the cost of the one allocation every encode above makes (on both sides), for reading the table.
   ops.push([FLOOR, () => (floorSink = new Uint8Array(2))]);
   for (const size of FRAME_SIZES) {
@@ -133,10 +153,10 @@ let warmed = false;
 /** One TS round: ns/op per op. The first call first runs every op for a while, untimed: the shared functions
  *  (`encodeMessage`, `decodeMessage`, the `Reader`) see every codec before any timing, so no op is timed while the
  *  JIT is still re-optimising them for the next codec (a steady state, as Go's compiled code is from the start). */
-export function runTsCodec(quick: boolean): Map<string, number> {
+export function runTsCodec(quick: boolean, reused = false): Map<string, number> {
   const minMs = quick ? 20 : 100;
   const samples = quick ? 3 : 5;
-  const ops = tsOps();
+  const ops = tsOps(reused);
   if (!warmed) {
     // Measured on the 2-core box: with 2 passes of 15 ms, the first timed round still read up to 4x the later ones.
     for (let pass = 0; pass < 4; pass++)
@@ -255,6 +275,7 @@ export async function runCodec(
   quick: boolean,
   withGo: boolean,
   rounds = quick ? 3 : 5,
+  reused = false,
 ): Promise<{ rows: CodecRow[]; go: GoResult | undefined }> {
   const benchtime = quick ? "100ms" : "1s";
   const command =
@@ -286,7 +307,7 @@ export async function runCodec(
         go!.error = e instanceof Error ? e.message.split("\n")[0]! : String(e);
       }
     }
-    for (const [k, v] of runTsCodec(quick)) tsRounds.set(k, [...(tsRounds.get(k) ?? []), v]);
+    for (const [k, v] of runTsCodec(quick, reused)) tsRounds.set(k, [...(tsRounds.get(k) ?? []), v]);
   }
   if (go && gb && !go.error) {
     for (const [k, v] of goRounds) go.rows.set(k, { ns: median(v.ns), allocs: v.allocs });
@@ -302,7 +323,8 @@ export async function runCodec(
   gb?.cleanup();
   const rows: CodecRow[] = [];
   for (const [name, xs] of tsRounds) {
-    const g = go?.rows.get(name);
+    // A reused-buffer row compares with gomoqt's one Encode row (gomoqt has no allocation-free form).
+    const g = go?.rows.get(name.endsWith(REUSED) ? name.slice(0, -REUSED.length) : name);
     rows.push({ name, tsNs: median(xs), ...(g ? { goNs: g.ns, goAllocs: g.allocs } : {}) });
   }
   return { rows, go };
@@ -395,27 +417,6 @@ export async function runBaseline(dir: string, quick: boolean, rounds: number): 
   return lines.join("\n");
 }
 
-/** Encode into a reused buffer, the other reading of gomoqt's harness (`buf.Reset(); m.Encode(&buf)`): TS
- *  `w.reset(); appendMessage(w, codec, m)` into one Writer, no allocation. Not the table's comparison — gomoqt's
- *  `Encode` still makes its own slice per call, so only the fresh-buffer rows do the same work on both sides. */
-export function runReused(quick: boolean): Map<string, number> {
-  const w = new Writer(256);
-  const res = new Map<string, number>();
-  for (const [name, codec, m] of cases)
-    res.set(
-      `${name} encode`,
-      measure(
-        () => {
-          w.reset();
-          sink += appendMessage(w, codec, m).length;
-        },
-        quick ? 20 : 100,
-        quick ? 3 : 5,
-      ),
-    );
-  return res;
-}
-
 // Export names of the codecs, for loading them from another copy of src/wire.
 const codecExport: Record<string, string> = {
   SESSION_CLIENT: "SessionClient",
@@ -433,24 +434,26 @@ const codecExport: Record<string, string> = {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const quick = process.argv.includes("--quick");
   const base = process.argv.find((a) => a.startsWith("--baseline="));
-  if (process.argv.includes("--reused")) {
-    runReused(quick); // warm-up rounds
-    runReused(quick);
-    for (const [k, v] of runReused(quick)) console.log(`${k} into a reused Writer: ${v.toFixed(1)} ns/op`);
-  } else if (base) {
+  if (base) {
     const rounds = Number(process.argv.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 5);
     console.log(await runBaseline(base.slice(11), quick, rounds));
   } else {
     const { rows, go } = await runCodec(
       quick,
       !process.argv.includes("--no-go") && existsSync("/usr/local/go/bin/go"),
+      undefined,
+      process.argv.includes("--reused"),
     );
     if (go?.error) console.log(`gomoqt: not measured: ${go.error}`);
     console.log(codecTable(rows));
     const enc = geomeanRatio(rows, (r) => r.name.endsWith("encode"));
     const dec = geomeanRatio(rows, (r) => r.name.endsWith("decode"));
+    const reu = geomeanRatio(rows, (r) => r.name.endsWith(REUSED));
     if (enc !== undefined && dec !== undefined)
-      console.log(`\ngeomean gomoqt / moqt: encode ${enc.toFixed(2)}, decode ${dec.toFixed(2)}`);
+      console.log(
+        `\ngeomean gomoqt / moqt: encode ${enc.toFixed(2)}, decode ${dec.toFixed(2)}` +
+          (reu !== undefined ? `, encode into a reused buffer ${reu.toFixed(2)}` : ""),
+      );
   }
   console.log(`sink ${sink > 0 && floorSink !== undefined}`);
 }
