@@ -367,6 +367,23 @@ describe("fast path: decodeMessage (whole message in memory, in place)", () => {
     assert.deepStrictEqual(decodeMessage(SubscribeOk, Uint8Array.from([0x00]), 0), {});
   });
 
+  it("one shared cursor: a decode that throws midway leaves the next decode (either entry point) correct", () => {
+    const sub = { subscribeId: 1, broadcastPath: "/a", trackName: "b", trackPriority: 0 };
+    const good = encodeMessage(Subscribe, sub);
+    const bad = Uint8Array.from([0x03, 0x01, 0x05, 0x61]); // the path's length runs past the body
+    const cb = new ChunkBuffer();
+    for (let i = 0; i < 3; i++) {
+      assert.throws(() => decodeMessage(Subscribe, bad, 100), isWire("truncated"));
+      assert.deepStrictEqual(decodeMessage(Subscribe, good, 100), sub);
+      cb.push(bad);
+      assert.throws(() => cb.tryMessage(Subscribe, 100), isWire("truncated"));
+      cb.push(good);
+      assert.deepStrictEqual(cb.tryMessage(Subscribe, 100), sub);
+      assert.deepStrictEqual(decodeMessage(Subscribe, good, 100), sub);
+    }
+    cb.assertEmpty("stream");
+  });
+
   it("on random bytes returns what decodeBody returns for the same body, or throws a WireError", () => {
     fc.assert(
       fc.property(fc.constantFrom(...allMessages), fc.uint8Array({ maxLength: 40 }), (ca, b) => {
