@@ -206,10 +206,20 @@ async function publisher(mode: "relay" | "direct"): Promise<void> {
       counter.t0 = t0;
       counter.t1 = t1;
       meter.window(t0, t1);
+      setTimeout(
+        () => {
+          const c = fanout.counters;
+          c.firstFrames = c.firstFrameMsTotal = c.firstFrameMsMax = 0;
+        },
+        Math.max(0, t0 - nowMs()),
+      );
     },
     () => {
       const p = [...counter.pushMs].sort((a, b) => a - b);
+      const c = fanout.counters;
       return {
+        firstFrameAvgMs: c.firstFrames ? c.firstFrameMsTotal / c.firstFrames : NaN,
+        firstFrameMaxMs: c.firstFrameMsMax,
         sent: counter.sent,
         cores: meter.cores,
         rss: meter.rssMax,
@@ -231,11 +241,30 @@ async function relayMain(): Promise<void> {
   const meter = new Meter();
   const relay = await startRelay({ listen: "127.0.0.1:0", http: false });
   process.stdout.write(JSON.stringify({ port: relay.port, hash: relay.certificateSha256() }) + "\n");
+  let at0 = { n: 0, ms: 0 };
   control(
-    (t0, t1) => meter.window(t0, t1),
+    (t0, t1) => {
+      meter.window(t0, t1);
+      setTimeout(
+        () => {
+          const s = relay.stats();
+          at0 = { n: s.firstFrames, ms: s.firstFrameMsTotal };
+        },
+        Math.max(0, t0 - nowMs()),
+      );
+    },
     () => {
       const s = relay.stats();
-      return { cores: meter.cores, rss: meter.rssMax, sessions: s.sessionsOpen, ...meter.probes() };
+      const n = s.firstFrames - at0.n;
+      return {
+        cores: meter.cores,
+        rss: meter.rssMax,
+        sessions: s.sessionsOpen,
+        // average over the window; the max is over the relay's life (warm-up included)
+        firstFrameAvgMs: n > 0 ? (s.firstFrameMsTotal - at0.ms) / n : NaN,
+        firstFrameMaxMs: s.firstFrameMsMax,
+        ...meter.probes(),
+      };
     },
   );
 }
@@ -382,6 +411,10 @@ export interface FanoutRow {
    *  our publisher in direct mode; absent for gomoqt) and the worst subscriber worker. */
   sender?: Probes;
   worker: Probes;
+  /** Sender's Fanout: ms from a group's start to its first frame accepted per downstream (avg over the window;
+   *  max: window for direct, relay life for relay). */
+  firstFrameAvgMs?: number;
+  firstFrameMaxMs?: number;
   /** direct mode: the synchronous part of one frame's fan-out (every downstream's writeFrame), ms p50/p99/max. */
   push?: { p50: number; p99: number; max: number };
   egressMbps: number;
@@ -488,9 +521,11 @@ export async function runFanout(opts: {
       pushMaxMs?: number;
     };
     const pr = await request<PubReport>(pub, { report: true });
+    type FirstFrame = { firstFrameAvgMs?: number; firstFrameMaxMs?: number };
     const rr = relay
-      ? await request<Probes & { cores: number; rss: number }>(relay, { report: true })
+      ? await request<Probes & FirstFrame & { cores: number; rss: number }>(relay, { report: true })
       : undefined;
+    const ff: FirstFrame = rr ?? (opts.mode === "direct" ? (pr as FirstFrame) : {});
     const wr = await Promise.all(
       ws.map((w) =>
         request<Probes & { got: number; lat: number[]; latFirst: number[]; cores: number }>(w, {
@@ -544,6 +579,9 @@ export async function runFanout(opts: {
         gcMs: worstWorker("gcMs"),
         gcMaxMs: worstWorker("gcMaxMs"),
       },
+      ...(ff.firstFrameAvgMs !== undefined
+        ? { firstFrameAvgMs: ff.firstFrameAvgMs, firstFrameMaxMs: ff.firstFrameMaxMs! }
+        : {}),
       ...(pr.pushP99Ms !== undefined
         ? { push: { p50: pr.pushP50Ms!, p99: pr.pushP99Ms, max: pr.pushMaxMs! } }
         : {}),
@@ -560,6 +598,10 @@ export async function runFanout(opts: {
         `, worker loop delay p99 ${row.worker.loopP99Ms.toFixed(1)} max ${row.worker.loopMaxMs.toFixed(1)} ms, GC max ${row.worker.gcMaxMs.toFixed(1)} ms` +
         (row.push
           ? `, sync fan-out per frame p50 ${row.push.p50.toFixed(2)} p99 ${row.push.p99.toFixed(2)} ms`
+          : "") +
+        (row.firstFrameAvgMs !== undefined
+          ? `, group start → first frame accepted per downstream avg ${fx(row.firstFrameAvgMs)} max ` +
+            `${fx(row.firstFrameMaxMs, 1)} ms`
           : ""),
     );
     return row;
@@ -604,14 +646,15 @@ export function fanoutTable(rows: FanoutRow[]): string {
 export function fanoutProbeTable(rows: FanoutRow[]): string {
   const f = fx;
   const lines = [
-    "| publisher path | subscribers | p99 ms | p99 first frame of group | p99 other frames | sender loop delay p99 / max ms | sender GC count / total / max ms | sync fan-out per frame p50 / p99 ms | worst worker loop delay p99 / max ms | worst worker GC max ms |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| publisher path | subscribers | p99 ms | p99 first frame of group | p99 other frames | sender: group start → first frame accepted, avg / max ms | sender loop delay p99 / max ms | sender GC count / total / max ms | sync fan-out per frame p50 / p99 ms | worst worker loop delay p99 / max ms | worst worker GC max ms |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     if (r.error) continue;
     const s = r.sender;
     lines.push(
       `| ${label(r)} | ${r.subs} | ${f(r.p99)} | ${f(r.p99First)} | ${f(r.p99Rest)} | ` +
+        `${r.firstFrameAvgMs !== undefined ? `${f(r.firstFrameAvgMs)} / ${f(r.firstFrameMaxMs, 1)}` : "—"} | ` +
         `${s ? `${f(s.loopP99Ms, 1)} / ${f(s.loopMaxMs, 1)}` : "—"} | ` +
         `${s ? `${s.gcCount} / ${f(s.gcMs, 1)} / ${f(s.gcMaxMs, 1)}` : "—"} | ` +
         `${r.push ? `${f(r.push.p50)} / ${f(r.push.p99)}` : "—"} | ` +

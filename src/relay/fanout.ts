@@ -49,6 +49,11 @@ export interface FanoutCounters {
   /** Highest pending bytes / frames seen on any single downstream. */
   maxPendingBytesSeen: number;
   maxPendingFramesSeen: number;
+  /** Per downstream group: ms from the group's start at the source to its first frame accepted downstream (stream
+   *  opened, header and frame written): count, sum and max. Where a fan-out's group-opening frames lose time. */
+  firstFrames: number;
+  firstFrameMsTotal: number;
+  firstFrameMsMax: number;
 }
 
 export function newFanoutCounters(): FanoutCounters {
@@ -59,12 +64,17 @@ export function newFanoutCounters(): FanoutCounters {
     groupsDropped: 0,
     maxPendingBytesSeen: 0,
     maxPendingFramesSeen: 0,
+    firstFrames: 0,
+    firstFrameMsTotal: 0,
+    firstFrameMsMax: 0,
   };
 }
 
 /** One group of the source, as seen by the fanout. */
 export class FanGroup {
   readonly seq: GroupSequence;
+  /** performance.now() when the group started at the source. */
+  readonly startedAt = performance.now();
   #fan: Fanout;
   /** Cached frames (only while this is the latest group and under the cache cap). */
   frames: Uint8Array[] | undefined = [];
@@ -121,6 +131,8 @@ interface DGroup {
   dead: boolean;
   deadCode: number | undefined;
   writing: boolean;
+  /** No frame written yet. */
+  fresh: boolean;
 }
 
 /** One downstream subscription of a fanout. */
@@ -168,6 +180,7 @@ export class Downstream {
       dead: false,
       deadCode: undefined,
       writing: false,
+      fresh: true,
     };
     for (const b of backlog) this.#add(b.length);
     this.#groups.set(g, dg);
@@ -260,6 +273,13 @@ export class Downstream {
         if (dg.head < dg.queue.length) {
           const b = dg.queue[dg.head]!;
           await gw.writeFrame(b);
+          if (dg.fresh) {
+            dg.fresh = false;
+            const ms = performance.now() - dg.g.startedAt;
+            c.firstFrames++;
+            c.firstFrameMsTotal += ms;
+            if (ms > c.firstFrameMsMax) c.firstFrameMsMax = ms;
+          }
           if (dg.dead) return;
           dg.queue[dg.head] = undefined;
           dg.head++;
