@@ -29,6 +29,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { NativeResourceStats } from "../src/transport/native/index.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(SELF), "..");
@@ -91,17 +92,7 @@ async function reportNative(name: string): Promise<void> {
 }
 
 /** The native counters the soak follows in the relay. */
-interface NativeCounts {
-  endpoints: number;
-  connectionsRaw: number;
-  connectionsWeb: number;
-  sessions: number;
-  sendStreams: number;
-  recvStreams: number;
-  streamsQueued: number;
-  handshakes: number;
-  incoming: number;
-}
+type NativeCounts = NativeResourceStats;
 
 const hookName = process.env["MOQT_SOAK_HOOK"];
 if (hookName && process.argv[1] !== SELF) installHook(hookName);

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::counters::{Count, Gauge};
 use crate::fast::{now_or_promise, NowOr};
 use crate::h3::{self, SettingsMode, H3};
-use crate::session::NativeSession;
+use crate::session::{closed_err, NativeSession};
 use crate::tls::{self, ALPN_H3, ALPN_MOQ};
 use crate::wt::Session;
 
@@ -154,13 +154,12 @@ impl NativeIncoming {
                 None => return Err(Error::new(Status::GenericFailure, "EDECIDED: already accepted or rejected")),
                 Some(Pending::Raw(conn)) => Session::raw(conn),
                 Some(Pending::Web(h3, mut req)) => {
-                    let closed = |e: String| Error::new(Status::GenericFailure, format!("ECLOSED: {e}"));
                     if let Some(p) = &subprotocol {
                         if !req.request.protocols.contains(p) {
-                            return Err(closed(format!("subprotocol {p:?} was not offered by the client")));
+                            return Err(closed_err(format!("subprotocol {p:?} was not offered by the client")));
                         }
                     }
-                    h3::respond(&mut req.send, 200, subprotocol.clone()).await.map_err(closed)?;
+                    h3::respond(&mut req.send, 200, subprotocol.clone()).await.map_err(closed_err)?;
                     Session::web(h3, req.send, req.recv, subprotocol)
                 }
             };

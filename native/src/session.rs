@@ -68,7 +68,8 @@ impl NativeSession {
     }
 }
 
-fn open_err(e: String) -> Error {
+/// The error of an operation the session (or its handshake) can no longer do: "ECLOSED: <why>".
+pub fn closed_err(e: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, format!("ECLOSED: {e}"))
 }
 
@@ -114,7 +115,7 @@ impl NativeSession {
     pub fn open_bi<'env>(&self, env: &'env Env) -> Result<NowOr<'env, (NativeSendStream, NativeRecvStream)>> {
         let inner = self.inner.clone();
         now_or_promise(env, async move {
-            let (s, r) = inner.session.open_bi().await.map_err(open_err)?;
+            let (s, r) = inner.session.open_bi().await.map_err(closed_err)?;
             let web = inner.session.is_web();
             Ok((NativeSendStream::new(s, web), NativeRecvStream::new(r, web)))
         })
@@ -125,7 +126,7 @@ impl NativeSession {
     pub fn open_uni<'env>(&self, env: &'env Env) -> Result<NowOr<'env, NativeSendStream>> {
         let inner = self.inner.clone();
         now_or_promise(env, async move {
-            let s = inner.session.open_uni().await.map_err(open_err)?;
+            let s = inner.session.open_uni().await.map_err(closed_err)?;
             Ok(NativeSendStream::new(s, inner.session.is_web()))
         })
     }

@@ -86,6 +86,13 @@ pub fn parse_key(pem: &str) -> Result<PrivateKeyDer<'static>> {
         .ok_or_else(|| tls_err("no private key in PEM"))
 }
 
+/// Both roles speak TLS 1.3 only (QUIC requires it).
+fn tls13<S: rustls::ConfigSide>(
+    b: rustls::ConfigBuilder<S, rustls::WantsVersions>,
+) -> Result<rustls::ConfigBuilder<S, rustls::WantsVerifier>> {
+    b.with_protocol_versions(&[&rustls::version::TLS13]).map_err(tls_err)
+}
+
 pub fn server_config(
     cert_pem: &str,
     key_pem: &str,
@@ -93,9 +100,7 @@ pub fn server_config(
     max_streams: u32,
     live: Liveness,
 ) -> Result<quinn::ServerConfig> {
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(tls_err)?
+    let mut tls = tls13(rustls::ServerConfig::builder_with_provider(provider()))?
         .with_no_client_auth()
         .with_single_cert(parse_certs(cert_pem)?, parse_key(key_pem)?)
         .map_err(tls_err)?;
@@ -114,33 +119,27 @@ pub struct ClientTls {
 }
 
 pub fn client_config(alpn: &str, opts: &ClientTls, max_streams: u32, live: Liveness) -> Result<quinn::ClientConfig> {
-    let builder = rustls::ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(tls_err)?;
-    let mut tls = if opts.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Insecure(provider())))
-            .with_no_client_auth()
-    } else if !opts.cert_hashes.is_empty() {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PinnedHashes { hashes: opts.cert_hashes.clone(), provider: provider() }))
-            .with_no_client_auth()
-    } else if let Some(ca) = &opts.ca_pem {
+    let builder = tls13(rustls::ClientConfig::builder_with_provider(provider()))?;
+    // A given CA must parse; unusable system roots are skipped.
+    let roots = |certs: Vec<CertificateDer<'static>>, strict: bool| -> Result<rustls::RootCertStore> {
         let mut roots = rustls::RootCertStore::empty();
-        for c in parse_certs(ca)? {
-            roots.add(c).map_err(tls_err)?;
+        for c in certs {
+            match roots.add(c) {
+                Err(e) if strict => return Err(tls_err(e)),
+                _ => {}
+            }
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    } else {
-        let mut roots = rustls::RootCertStore::empty();
-        let native = rustls_native_certs::load_native_certs();
-        for c in native.certs {
-            let _ = roots.add(c);
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        Ok(roots)
     };
+    let mut tls = if opts.insecure || !opts.cert_hashes.is_empty() {
+        let pinned = (!opts.insecure).then(|| opts.cert_hashes.clone());
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(CustomVerifier { pinned, provider: provider() }))
+    } else if let Some(ca) = &opts.ca_pem {
+        builder.with_root_certificates(roots(parse_certs(ca)?, true)?)
+    } else {
+        builder.with_root_certificates(roots(rustls_native_certs::load_native_certs().certs, false)?)
+    }
+    .with_no_client_auth();
     tls.alpn_protocols = vec![alpn.as_bytes().to_vec()];
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(tls_err)?;
     let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));
@@ -179,14 +178,16 @@ impl ClientTls {
     }
 }
 
-/// Accepts a server certificate whose DER SHA-256 is one of `hashes`; the handshake signature is still checked.
+/// Our own server-certificate check: `pinned` accepts a certificate whose DER SHA-256 is listed (like browsers'
+/// `serverCertificateHashes`); `None` accepts any (insecure: tests and local development only). Either way the
+/// handshake signature is still checked.
 #[derive(Debug)]
-struct PinnedHashes {
-    hashes: Vec<Vec<u8>>,
+struct CustomVerifier {
+    pinned: Option<Vec<Vec<u8>>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
-impl ServerCertVerifier for PinnedHashes {
+impl ServerCertVerifier for CustomVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -195,8 +196,9 @@ impl ServerCertVerifier for PinnedHashes {
         _ocsp: &[u8],
         _now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let Some(hashes) = &self.pinned else { return Ok(ServerCertVerified::assertion()) };
         let digest = ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref());
-        if self.hashes.iter().any(|h| h.as_slice() == digest.as_ref()) {
+        if hashes.iter().any(|h| h.as_slice() == digest.as_ref()) {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
@@ -223,44 +225,5 @@ impl ServerCertVerifier for PinnedHashes {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// Accepts any server certificate (tests and local development only); the handshake signature is still checked.
-#[derive(Debug)]
-struct Insecure(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for Insecure {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

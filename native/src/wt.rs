@@ -3,7 +3,7 @@
 //! close via the CLOSE_WEBTRANSPORT_SESSION capsule on the CONNECT stream.
 //!
 //! Peer streams surface in the order they become readable, on both kinds: WebTransport streams once their header is
-//! in (`h3.rs` routes them), raw QUIC streams once their first data, FIN or reset is in (`raw_accept_*`). Not in
+//! in (`h3.rs` routes them), raw QUIC streams once their first data, FIN or reset is in (`raw_accept`). Not in
 //! stream-id order: QUIC opens every lower-numbered stream implicitly when a frame for a higher one arrives, so
 //! id order would hand out streams whose bytes the sender has not even scheduled yet (a lower send priority, e.g. an
 //! older group behind newer ones), and a consumer that bounds how many streams may wait for their header (the MoQ
@@ -42,7 +42,7 @@ impl From<quinn::RecvStream> for PeerRecv {
 
 /// Raw QUIC: peer streams, queued as they become readable.
 struct Raw {
-    uni: tokio::sync::Mutex<mpsc::UnboundedReceiver<(PeerRecv, Count)>>,
+    uni: tokio::sync::Mutex<mpsc::UnboundedReceiver<((), PeerRecv, Count)>>,
     bi: tokio::sync::Mutex<mpsc::UnboundedReceiver<(quinn::SendStream, PeerRecv, Count)>>,
 }
 
@@ -87,8 +87,8 @@ impl Session {
     pub fn raw(conn: quinn::Connection) -> Self {
         let (uni_tx, uni_rx) = mpsc::unbounded_channel();
         let (bi_tx, bi_rx) = mpsc::unbounded_channel();
-        tokio::spawn(raw_accept_uni(conn.clone(), uni_tx));
-        tokio::spawn(raw_accept_bi(conn.clone(), bi_tx));
+        tokio::spawn(raw_accept(conn.clone(), uni_tx, |c| async move { c.accept_uni().await.map(|r| ((), r)) }));
+        tokio::spawn(raw_accept(conn.clone(), bi_tx, |c| async move { c.accept_bi().await }));
         let raw = Raw { uni: tokio::sync::Mutex::new(uni_rx), bi: tokio::sync::Mutex::new(bi_rx) };
         count_connection(&conn, false);
         Session { conn, web: None, raw: Some(raw), outcome: Arc::new(Mutex::new(None)), _count: Count::new(Gauge::Sessions) }
@@ -172,7 +172,7 @@ impl Session {
     pub async fn accept_uni(&self) -> Option<PeerRecv> {
         match (&self.web, &self.raw) {
             (Some(w), _) => w.h3.accept_uni(w.id).await.map(PeerRecv::from),
-            (None, Some(raw)) => raw.uni.lock().await.recv().await.map(|(r, _queued)| r),
+            (None, Some(raw)) => raw.uni.lock().await.recv().await.map(|((), r, _queued)| r),
             (None, None) => None,
         }
     }
@@ -259,30 +259,17 @@ impl Session {
     }
 }
 
-/// Raw QUIC: take every peer uni stream quinn accepts (stream-id order) and queue each once it is readable.
-async fn raw_accept_uni(conn: quinn::Connection, tx: mpsc::UnboundedSender<(PeerRecv, Count)>) {
-    loop {
-        let recv = tokio::select! {
-            r = conn.accept_uni() => match r {
-                Ok(r) => r,
-                Err(_) => return,
-            },
-            _ = tx.closed() => return,
-        };
-        let tx = tx.clone();
-        now_or_spawn(async move {
-            if let Some(first) = first_read(recv, &tx).await {
-                let _ = tx.send((first, Count::new(Gauge::StreamsQueued)));
-            }
-        });
-    }
-}
-
-/// Raw QUIC: as `raw_accept_uni`, for bidi streams (readable on their receive side).
-async fn raw_accept_bi(conn: quinn::Connection, tx: mpsc::UnboundedSender<(quinn::SendStream, PeerRecv, Count)>) {
+/// Raw QUIC: take every peer stream `accept` yields (stream-id order; uni streams with `()` as their send side) and
+/// queue each once it is readable.
+async fn raw_accept<S, A, F>(conn: quinn::Connection, tx: mpsc::UnboundedSender<(S, PeerRecv, Count)>, accept: A)
+where
+    S: Send + 'static,
+    A: Fn(quinn::Connection) -> F,
+    F: std::future::Future<Output = Result<(S, quinn::RecvStream), quinn::ConnectionError>>,
+{
     loop {
         let (send, recv) = tokio::select! {
-            r = conn.accept_bi() => match r {
+            r = accept(conn.clone()) => match r {
                 Ok(r) => r,
                 Err(_) => return,
             },
