@@ -93,9 +93,25 @@ export class AnnounceError extends MoqtError {
 }
 
 export class SubscribeError extends MoqtError {
-  override readonly name = "SubscribeError";
+  override readonly name: string = "SubscribeError";
   constructor(code: number, remote: boolean, detail?: string, options?: { cause?: unknown }) {
     super(code, remote, "subscribe", SubscribeErrorCode, detail, options);
+  }
+}
+
+/** The publisher ended the track cleanly: FIN on the subscribe stream (`TrackWriter.close()`, or its handler
+ *  returning), then `endLinger` ms for groups still in flight. Not a failure and no code on the wire — the Go idiom
+ *  would be io.EOF: `for await (const g of trackReader)` just ends, and `acceptGroup()` rejects with this error,
+ *  which is also the TrackReader's `signal.reason`. It extends SubscribeError (code Internal 0, remote) so code
+ *  written for `acceptGroup` "rejecting with SubscribeError when over" keeps working; tell a clean end apart from a
+ *  publisher's reset with code 0 by `instanceof TrackEndedError` or `e.ended === true`. (gomoqt's Dec 2025
+ *  subscriber does not notice a clean end at all: its AcceptGroup waits until the session ends, gomoqt.md §1.7.) */
+export class TrackEndedError extends SubscribeError {
+  override readonly name: string = "TrackEndedError";
+  /** Always true: tells a clean end apart from a SubscribeError with code 0 (Internal) without `instanceof`. */
+  readonly ended = true;
+  constructor(detail = "track ended by publisher") {
+    super(SubscribeErrorCode.Internal, true, detail);
   }
 }
 

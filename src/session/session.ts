@@ -180,12 +180,21 @@ export class Session {
     this.#slotFreed.uni?.();
   }
 
-  /** Close the session with an application code and message (idempotent). */
+  /** Close the session with an application code and message (idempotent). Resolves once the transport is closed;
+   *  `signal` aborts then, not before: aborting runs the teardown of every subscription, group and announcement,
+   *  which resets their streams, and a reset sent while the close is still on its way (a WebTransport close is a
+   *  capsule on the CONNECT stream, other streams can overtake it) would reach the peer first and fail its calls
+   *  with that stream's code (e.g. SubscribeError 0) instead of this session's code. Once the transport is closed
+   *  those resets are no-ops. */
   async closeWithError(code: number, message: string): Promise<void> {
     if (!this.#localClose && !this.#ctrl.signal.aborted) {
       this.#localClose = { code, reason: message };
-      this.#ctrl.abort(new SessionError(code, false, message || undefined));
-      this.#transport.close(code, message);
+      try {
+        this.#transport.close(code, message);
+      } catch (e) {
+        this.#localClose = undefined; // e.g. a code outside 0..2^32-1: nothing was closed
+        throw e;
+      }
     }
     await this.closed;
   }

@@ -2,10 +2,11 @@
  *
  *  Groups that arrive before SUBSCRIBE_OK are queued. At most `maxQueuedGroups` wait to be accepted; on overflow the
  *  oldest is cancelled with ExpiredGroup (3) so a slow consumer skips ahead instead of growing memory. The publisher's
- *  FIN ends the subscription (after a short linger for groups still in flight); its reset fails it with its code.
+ *  FIN ends the subscription cleanly (after a short linger for groups still in flight): iteration ends, acceptGroup
+ *  rejects with TrackEndedError; its reset fails it with its code.
  *  Spec: gomoqt.md §1.7, §1.8, §2.7.
  *  @module */
-import { GroupErrorCode, SubscribeError, SubscribeErrorCode } from "../errors.js";
+import { GroupErrorCode, SubscribeError, SubscribeErrorCode, TrackEndedError } from "../errors.js";
 import type { BiStream } from "../transport/transport.js";
 import { toSubscribeError } from "../session/error_map.js";
 import type { MessageReader } from "../session/stream_reader.js";
@@ -105,11 +106,7 @@ export class TrackReader implements AsyncIterable<GroupReader> {
   #endGracefully(): void {
     if (this.#ending || this.signal.aborted) return;
     this.#ending = true;
-    const t = setTimeout(
-      () =>
-        this.#fail(new SubscribeError(SubscribeErrorCode.Internal, true, "track ended by publisher"), true),
-      this.#deps.endLinger,
-    );
+    const t = setTimeout(() => this.#fail(new TrackEndedError(), true), this.#deps.endLinger);
     this.signal.addEventListener("abort", () => clearTimeout(t), { once: true });
   }
 
@@ -125,7 +122,8 @@ export class TrackReader implements AsyncIterable<GroupReader> {
     this.#deps.onClosed(this);
   }
 
-  /** The next group, in arrival order. Rejects with SubscribeError/SessionError once the subscription is over. */
+  /** The next group, in arrival order. Rejects once the subscription is over: with TrackEndedError (a SubscribeError)
+   *  when the publisher ended the track cleanly, else with the SubscribeError/SessionError that ended it. */
   async acceptGroup(signal?: AbortSignal): Promise<GroupReader> {
     const p = this.#queue.next();
     let g: GroupReader | undefined;
@@ -135,8 +133,7 @@ export class TrackReader implements AsyncIterable<GroupReader> {
       this.#queue.cancelWaiter(p);
       throw e;
     }
-    if (g === undefined)
-      throw this.signal.reason ?? new SubscribeError(SubscribeErrorCode.Internal, true, "track ended");
+    if (g === undefined) throw this.signal.reason ?? new TrackEndedError();
     this.#accepted.add(g);
     return g;
   }

@@ -1,0 +1,111 @@
+/** Session-level calls end to end over the transport under test (memory, raw QUIC, WebTransport): closeWithError both ways, closed, SESSION_UPDATE. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { SessionError, SessionErrorCode, type SessionUpdateEvent } from "../../../src/index.js";
+import { aborted, defer, type Harness } from "../helpers.js";
+
+/** Register this suite's tests for transport `h`. */
+export function register(h: Harness): void {
+  const T = { timeout: 10_000 };
+
+  test(
+    "closeWithError(code, msg): both sides' signal abort with SessionError(code), remote on the peer",
+    T,
+    async () => {
+      const p = await h.pair();
+      await p.client.closeWithError(0x2a, "going away");
+      const local = await aborted(p.client.signal);
+      const remote = await aborted(p.server.signal);
+      assert.ok(local instanceof SessionError);
+      assert.equal(local.code, 0x2a);
+      assert.equal(local.remote, false);
+      assert.ok(remote instanceof SessionError);
+      assert.equal(remote.code, 0x2a);
+      assert.equal(remote.remote, true);
+      assert.match(remote.message, /going away/);
+      const [cc, sc] = await Promise.all([p.client.closed, p.server.closed]);
+      assert.equal(cc?.code, 0x2a);
+      assert.equal(sc?.code, 0x2a);
+      assert.equal(sc?.remote, true);
+      // Idempotent, and the first code wins.
+      await p.client.closeWithError(1, "again");
+      await p.server.closeWithError(2, "late");
+      assert.equal((await p.client.closed)?.code, 0x2a);
+    },
+  );
+
+  test("closeWithError from the server side; NoError resolves closed with undefined", T, async () => {
+    const p = await h.pair();
+    await p.server.closeWithError(SessionErrorCode.NoError, "");
+    assert.equal(await p.server.closed, undefined);
+    assert.equal(await p.client.closed, undefined);
+    const r = await aborted(p.client.signal);
+    assert.ok(r instanceof SessionError);
+    assert.equal(r.code, 0);
+    assert.equal(r.remote, true);
+  });
+
+  test("error codes from closeWithError arrive unchanged (full uint32 range)", T, async () => {
+    for (const code of [SessionErrorCode.ProtocolViolation, SessionErrorCode.GoAwayTimeout, 0xffffffff]) {
+      const p = await h.pair();
+      await p.server.closeWithError(code, "x");
+      assert.equal((await p.client.closed)?.code, code);
+    }
+  });
+
+  test("updateBitrate(n): the peer's updated() yields it and remoteBitrate reads it", T, async () => {
+    const p = await h.pair();
+    assert.equal(p.server.remoteBitrate, undefined);
+    const got: SessionUpdateEvent[] = [];
+    const two = defer();
+    const it = p.server.updated();
+    const loop = (async () => {
+      for await (const u of it) {
+        got.push(u);
+        if (got.length === 2) two.resolve();
+      }
+    })();
+    await p.client.updateBitrate(1_000_000);
+    await p.client.updateBitrate(2_500_000.4);
+    await two.promise;
+    assert.deepEqual(
+      got.map((u) => u.bitrate),
+      [1_000_000, 2_500_000],
+    );
+    assert.equal(p.server.remoteBitrate, 2_500_000);
+    // The other direction too.
+    const back = p.client.updated()[Symbol.asyncIterator]();
+    const first = back.next();
+    await p.server.updateBitrate(64_000);
+    assert.equal((await first).value?.bitrate, 64_000);
+    assert.equal(p.client.remoteBitrate, 64_000);
+    // updated() ends with the session.
+    await p.close();
+    await loop;
+    assert.equal((await back.next()).done, true);
+    await assert.rejects(p.client.updateBitrate(1), SessionError);
+  });
+
+  test("updated() after the session ended returns at once", T, async () => {
+    const p = await h.pair();
+    await p.close();
+    for await (const u of p.client.updated()) assert.fail(`unexpected ${u.bitrate}`);
+  });
+
+  test("calls after close fail with the SessionError", T, async () => {
+    const p = await h.pair();
+    await p.client.closeWithError(0x7, "done");
+    await assert.rejects(
+      p.client.subscribe("/x", "y"),
+      (e: unknown) => e instanceof SessionError && e.code === 7,
+    );
+    await assert.rejects(
+      p.client.acceptAnnounce("/"),
+      (e: unknown) => e instanceof SessionError && e.code === 7,
+    );
+    await assert.rejects(
+      p.server.subscribe("/x", "y"),
+      (e: unknown) => e instanceof SessionError && e.code === 7,
+    );
+  });
+}
