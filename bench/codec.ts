@@ -2,7 +2,7 @@
  *  same messages through gomoqt v0.9.0's own codecs (`moqt/internal/message`) and gomoqt's own frame benchmarks,
  *  in the same run, for a side-by-side table.
  *
- *  Run alone: `npx tsx bench/codec.ts [--quick] [--no-go] [--reused]`, or before/after against an older copy of
+ *  Run alone: `npx tsx bench/codec.ts [--quick] [--no-go] [--reused] [--rounds=N]`, or before/after against an older copy of
  *  src/wire: `npx tsx bench/codec.ts --quick --baseline=DIR [--rounds=N]`. Used by `bench/run.ts`.
  *
  *  Method (TS): all ops are first run together, untimed (JIT steady state); then per op `samples` timed batches,
@@ -445,14 +445,15 @@ const codecExport: Record<string, string> = {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const quick = process.argv.includes("--quick");
   const base = process.argv.find((a) => a.startsWith("--baseline="));
+  const roundsArg = process.argv.find((a) => a.startsWith("--rounds="));
+  const rounds = roundsArg ? Number(roundsArg.slice(9)) : undefined;
   if (base) {
-    const rounds = Number(process.argv.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 5);
-    console.log(await runBaseline(base.slice(11), quick, rounds));
+    console.log(await runBaseline(base.slice(11), quick, rounds ?? 5));
   } else {
     const { rows, go } = await runCodec(
       quick,
       !process.argv.includes("--no-go") && existsSync("/usr/local/go/bin/go"),
-      undefined,
+      rounds,
       process.argv.includes("--reused"),
     );
     if (go?.error) console.log(`gomoqt: not measured: ${go.error}`);

@@ -116,6 +116,31 @@ describe("fast path: string fields", () => {
     }
   });
 
+  it("Writer.string and appendMessage are exact whatever the Writer's spare capacity (no store past the end)", () => {
+    const wide = Array.from({ length: 64 }, (_, k) => [
+      "中".repeat(k),
+      "😀".repeat(k >> 1),
+      "é".repeat(k),
+    ]).flat();
+    for (const s of [...boundaryStrings(), ...wide]) {
+      const n = stringLen(s);
+      for (const cap of [0, n - 1, n, n + 1, 1 + 3 * s.length, 2 + 3 * s.length]) {
+        const w = new Writer(Math.max(0, cap));
+        assert.deepStrictEqual([...w.string(s).bytes()], refString(s), `length ${s.length}, capacity ${cap}`);
+      }
+    }
+    fc.assert(
+      fc.property(fc.oneof(mixed, text(80)), fc.nat({ max: 200 }), fc.nat({ max: 3 }), (s, cap, pre) => {
+        const w = new Writer(cap);
+        for (let i = 0; i < pre; i++) w.u8(0xaa);
+        appendMessage(w, AnnounceInit, { suffixes: [s, s] });
+        const body = [2, ...refString(s), ...refString(s)];
+        assert.deepStrictEqual([...w.bytes()], [...Array<number>(pre).fill(0xaa), ...refMessage(body)]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("stringSize(s, false) counts one byte per unit: exact for ASCII, a strict lower bound otherwise", () => {
     fc.assert(
       fc.property(fc.oneof(mixed, text(80)), (s) => {

@@ -72,7 +72,8 @@ export class Writer {
 
   /** varint(UTF-8 byte length) || UTF-8 bytes (the length counts bytes, not UTF-16 units). */
   string(s: string): this {
-    this.#ensure(s.length < 0x40 ? 1 + 3 * s.length : stringLen(s));
+    // Under 64 units the UTF-8 length is at most 189 bytes: a 2-byte prefix at most.
+    this.#ensure(s.length < 0x40 ? 2 + 3 * s.length : stringLen(s));
     this.#pos = putString(this.#buf, this.#pos, s);
     return this;
   }
