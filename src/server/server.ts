@@ -122,12 +122,17 @@ export class Server {
   }
 
   async #serve(listener: NativeListener): Promise<void> {
-    for (;;) {
-      const acc = await listener.accept();
-      if (acc === null) return;
-      const wt = acc.protocol === "h3";
-      void this.#setup(acc.transport, wt ? acc.path || "/" : undefined, wt && acc.url ? acc.url : undefined);
-    }
+    // One call per connection, so this loop's suspended frame holds no accepted transport: a loop-local variable
+    // would keep the last connection's native session alive (V8 keeps it in the suspended frame) until the next one.
+    while (await this.#acceptOne(listener));
+  }
+
+  async #acceptOne(listener: NativeListener): Promise<boolean> {
+    const acc = await listener.accept();
+    if (acc === null) return false;
+    const wt = acc.protocol === "h3";
+    void this.#setup(acc.transport, wt ? acc.path || "/" : undefined, wt && acc.url ? acc.url : undefined);
+    return true;
   }
 
   async #setup(

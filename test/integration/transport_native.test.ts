@@ -756,6 +756,39 @@ describe("native transport", { skip }, () => {
     },
   );
 
+  it(
+    "a Server holds no native session, stream or connection once its sessions have closed",
+    { timeout: 30_000 },
+    async () => {
+      const server = new Server({
+        addr: "127.0.0.1:0",
+        bitrateMonitor: false,
+        setupHandler: async (w, r) => {
+          await accept(w, r, new TrackMux());
+        },
+      });
+      server.listen();
+      try {
+        const baseline = await settledStats();
+        // In a function of its own: this test's suspended frame must not hold the last client session either.
+        await (async () => {
+          const client = new Client({
+            tls: { serverCertificateHashes: [server.certificateHash!] },
+            bitrateMonitor: false,
+          });
+          for (const scheme of ["moqt", "https"])
+            for (let i = 0; i < 3; i++) {
+              const s = await client.dial(`${scheme}://127.0.0.1:${server.port}/`);
+              await s.closeWithError(0, "done");
+            }
+        })();
+        await statsBackTo(baseline);
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
   it("an untrusted server certificate is named as such, with the options that fix it and the underlying reason last", async () => {
     const fixes =
       /tls\.serverCertificateHashes .*tls\.ca .*tls\.insecureSkipVerify .*\(connectNative: certHashes, ca, insecure\)/;
