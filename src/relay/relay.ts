@@ -53,7 +53,7 @@ import type { TrackWriter } from "../track/track_writer.js";
 import { inScope, TokenError, TokenVerifier, type RelayAuthOptions, type TokenScope } from "./auth.js";
 import { Fanout, newFanoutCounters, type FanoutCounters, type FanoutLimits } from "./fanout.js";
 import { httpHandler } from "./http.js";
-import type { Metric } from "./metrics.js";
+import { LoopDelay, type Metric } from "./metrics.js";
 
 /** Code downstream subscriptions are reset with when their publisher goes away. */
 export const PUBLISHER_GONE: number = SubscribeErrorCode.TrackNotFound;
@@ -444,6 +444,8 @@ export class Relay {
   #opts: RelayOptions;
   #http: HttpServer | undefined;
   #certHash: string | undefined;
+  /** Event-loop delay of this process (sampled every 10 ms while listening; reset by each metrics() read). */
+  #loopDelay = new LoopDelay();
 
   constructor(opts: RelayOptions = {}) {
     this.#opts = opts;
@@ -468,6 +470,7 @@ export class Relay {
   /** Bind the UDP socket (synchronously). */
   listen(): void {
     this.server.listen();
+    this.#loopDelay.start();
   }
 
   /** Bind the UDP socket and start the HTTP listener. */
@@ -701,6 +704,7 @@ export class Relay {
   metrics(): Metric[] {
     const s = this.stats();
     const mem = process.memoryUsage();
+    const lag = this.#loopDelay.read();
     const g = (name: string, help: string, value: number): Metric => ({
       name,
       help,
@@ -779,6 +783,16 @@ export class Relay {
       // The process hosting the relay (for soaks and leak hunting).
       g("process_resident_memory_bytes", "Resident set size of the process, bytes.", mem.rss),
       g("nodejs_heap_used_bytes", "V8 heap in use, bytes.", mem.heapUsed),
+      g(
+        "nodejs_eventloop_delay_p99_seconds",
+        "Event-loop delay of the relay process, 99th percentile since the previous metrics read (10 ms sampling).",
+        lag.p99,
+      ),
+      g(
+        "nodejs_eventloop_delay_max_seconds",
+        "Event-loop delay of the relay process, largest since the previous metrics read (10 ms sampling).",
+        lag.max,
+      ),
       g("nodejs_heap_total_bytes", "V8 heap allocated, bytes.", mem.heapTotal),
       g(
         "nodejs_external_memory_bytes",
@@ -792,6 +806,7 @@ export class Relay {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#loopDelay.stop();
     const http = this.#http;
     if (http) {
       http.closeAllConnections();

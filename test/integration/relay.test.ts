@@ -438,9 +438,23 @@ describe("relay HTTP", { skip, timeout: 30_000 }, () => {
         "moqt_relay_groups_out_total",
         "moqt_relay_groups_dropped_total",
         "moqt_relay_announcements_active",
+        "moqt_relay_upstream_subscribes_total",
+        "moqt_relay_upstream_updates_total",
+        'moqt_relay_upstream_closed_total{reason="idle"}',
+        "nodejs_eventloop_delay_p99_seconds",
+        "nodejs_eventloop_delay_max_seconds",
       ])
         assert.ok(m.has(name), `missing ${name}`);
       assert.match(r.text, /# TYPE moqt_relay_sessions_total counter/);
+      // The relay runs in this process: block its event loop for 150 ms, then the delay gauge shows it.
+      const t = Date.now();
+      while (Date.now() - t < 150);
+      await new Promise((res) => setTimeout(res, 30));
+      const lag = parseMetrics((await fetchText(relay, "/metrics")).text);
+      assert.ok(
+        lag.get("nodejs_eventloop_delay_max_seconds")! >= 0.1,
+        `the 150 ms block is seen: ${lag.get("nodejs_eventloop_delay_max_seconds")} p99 ${lag.get("nodejs_eventloop_delay_p99_seconds")}`,
+      );
       await s1.closeWithError(0, "bye");
       await until(() => relay.stats().sessionsOpen === 1);
     });
