@@ -49,6 +49,11 @@ export interface SessionConfig {
   /** After the publisher ends a subscription (FIN), group streams still in flight are accepted for this long, ms.
    *  Default 500. */
   endLinger?: number;
+  /** When the peer ends the session stream (FIN, RESET_STREAM, STOP_SENDING) the session waits this long, ms, for
+   *  the peer's close before it closes with ProtocolViolation (3): a closing peer may end its streams before its
+   *  close is processed here, and QUIC orders nothing across streams. Raised to 3 × the smoothed RTT (at most
+   *  1000 ms) where the transport measures it. Default 20. */
+  peerCloseGrace?: number;
 }
 
 export type ResolvedSessionConfig = Required<SessionConfig>;
@@ -67,6 +72,7 @@ export const DEFAULT_SESSION_CONFIG: ResolvedSessionConfig = {
   maxAnnounceListeners: 256,
   maxPendingStreams: 64,
   endLinger: 500,
+  peerCloseGrace: 20,
 };
 
 export function resolveConfig(c: SessionConfig | undefined): ResolvedSessionConfig {

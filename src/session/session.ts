@@ -32,6 +32,7 @@ import {
   encodeMessage,
   type Parameters,
   type VarInt,
+  WireError,
 } from "../wire/index.js";
 import { AnnouncementReader } from "../track/announcement_reader.js";
 import { AnnouncementWriter } from "../track/announcement_writer.js";
@@ -154,7 +155,10 @@ export class Session {
   }
 
   #onClosed(info: CloseInfo): SessionError | undefined {
-    const local = this.#localClose;
+    // Our close counts only if the transport says it won: when the peer's close reached the transport first (a
+    // close from both sides at once, or our ProtocolViolation just after a close still in flight), report the
+    // peer's, as the transport does.
+    const local = info.remote ? undefined : this.#localClose;
     // A connection that ended without an application close (idle timeout, stateless reset, transport error) is a
     // failure, never a clean NoError close, whatever number the stack put in `code`.
     const err = local
@@ -384,6 +388,7 @@ export class Session {
   }
 
   async #readUpdates(): Promise<void> {
+    let why: string;
     try {
       for (;;) {
         const u = await this.#sessionReader.readMessage(SessionUpdate, this.#config.maxMessageBytes);
@@ -391,18 +396,23 @@ export class Session {
         this.#remoteBitrate = u.bitrate;
         for (const q of this.#updateListeners) q.pushDropOldest(u);
       }
-      // The peer ended the session stream without closing the session.
-      await this.#settle();
-      if (!this.signal.aborted) this.#violation(SessionErrorCode.ProtocolViolation, "session stream ended");
+      why = "session stream ended";
     } catch (e) {
-      await this.#settle();
       if (this.signal.aborted) return;
-      if (e instanceof TransportClosedError) return;
-      this.#violation(
-        SessionErrorCode.ProtocolViolation,
-        e instanceof StreamError ? `session stream reset (${e.code})` : "bad SESSION_UPDATE",
-      );
+      // Anything but a stream-level error means the transport is closing (TransportClosedError, or a W3C stack's
+      // session-sourced error that may come before `closed` resolves): not the peer's doing on this stream, and
+      // `closed` — which always follows — reports how the session ended. Nothing to judge, nothing to wait for.
+      if (!(e instanceof StreamError) && !WireError.is(e)) return;
+      if (e instanceof StreamError && !e.remote) return; // we stopped it ourselves (only while closing)
+      if (WireError.is(e)) {
+        // Bad bytes are the peer's fault whatever comes next.
+        this.#violation(SessionErrorCode.ProtocolViolation, "bad SESSION_UPDATE");
+        return;
+      }
+      why = `session stream reset (${e.code})`;
     }
+    // FIN or RESET_STREAM from the peer: see #peerEnded.
+    if (await this.#peerEnded()) this.#violation(SessionErrorCode.ProtocolViolation, why);
   }
 
   /** STOP_SENDING on the session stream ends the session with ProtocolViolation (3), as gomoqt does when the
@@ -410,14 +420,35 @@ export class Session {
   async #watchSessionStreamStop(): Promise<void> {
     const code = await this.#sessionStream.send.stopped;
     if (code === undefined) return;
-    await this.#settle();
-    if (!this.signal.aborted)
+    if (await this.#peerEnded())
       this.#violation(SessionErrorCode.ProtocolViolation, `session stream stopped by the peer (${code})`);
   }
 
-  /** Give a closing transport a moment to report how it closed before judging a stream failure. */
-  async #settle(): Promise<void> {
-    await Promise.race([this.#transport.closed, new Promise((r) => setTimeout(r, 20))]);
+  /** The peer ended the session stream (FIN, RESET_STREAM or STOP_SENDING on it). That is a protocol violation —
+   *  unless the peer is closing the session, because a closing peer may end its streams first: webtransport-go resets
+   *  every stream of a closing session (WT_SESSION_GONE, which arrives here as a reset with a code outside the
+   *  application space, i.e. 0), a peer library may FIN or reset its streams on the way out. The close itself
+   *  (CONNECTION_CLOSE, or the CLOSE_WEBTRANSPORT_SESSION capsule on the CONNECT stream) travels on no stream or on
+   *  another one, and QUIC orders nothing across streams, so it can be processed after the stream's end even when it
+   *  was sent before it. There is no event that says "no close is coming", so this waits for the transport's
+   *  `closed` for a bounded time: `peerCloseGrace` (default 20 ms), or about one loss-recovery round (3 × smoothed
+   *  RTT, at most 1 s) where the transport measures a longer one. Resolves true when the session is still open
+   *  afterwards (judge it a violation).
+   *
+   *  Failures *caused* by the close need no wait: both adapters report them after (native: awaits `closed`) or as
+   *  (W3C: session-sourced errors) the close, and #readUpdates does not judge them. */
+  async #peerEnded(): Promise<boolean> {
+    if (this.signal.aborted) return false;
+    const rtt = this.#transport.stats?.()?.rttMs;
+    const ms = Math.max(
+      this.#config.peerCloseGrace,
+      Math.min(1000, rtt !== undefined && rtt > 0 ? 3 * rtt : 0),
+    );
+    let t: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#transport.closed, new Promise((r) => (t = setTimeout(r, ms)))]);
+    clearTimeout(t);
+    // `closed` settles Session.closed's reaction first (registered in the constructor), so the signal is set now.
+    return !this.signal.aborted && !this.#localClose;
   }
 
   // ---- incoming streams

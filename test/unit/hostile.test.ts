@@ -440,6 +440,61 @@ test("the session stream FINed by the peer closes the session with ProtocolViola
   await session.closed;
 });
 
+test(
+  "the session stream stopped by the peer (STOP_SENDING) closes the session with ProtocolViolation (3)",
+  T,
+  async () => {
+    const { peer, session } = await libServer();
+    peer.session!.recv.stop(0x98);
+    assert.equal((await peer.closed).closeCode, SessionErrorCode.ProtocolViolation);
+    assert.equal((await session.closed)?.code, SessionErrorCode.ProtocolViolation);
+  },
+);
+
+// A closing peer may end its streams before its close is processed here (webtransport-go resets every stream of a
+// closing session; QUIC orders nothing across streams): the session waits a bounded moment for the close before it
+// calls the end of the session stream a violation (Session #peerEnded). Both orders must report the peer's code.
+const sessionStreamEnds: [string, (peer: ScriptedPeer) => Promise<void>][] = [
+  ["RESET_STREAM", async (peer) => peer.session!.send.reset(0x99)],
+  ["FIN", (peer) => peer.session!.send.fin()],
+  ["STOP_SENDING", async (peer) => peer.session!.recv.stop(0x98)],
+];
+for (const [what, end] of sessionStreamEnds) {
+  test(
+    `the peer ends the session stream (${what}), then closes with 0x42: the session reports 0x42`,
+    T,
+    async () => {
+      // A long grace, so that however loaded the machine is the library sees the stream's end before the close.
+      const { peer, session } = await libServer({ peerCloseGrace: 10_000 });
+      await end(peer);
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(session.signal.aborted, false);
+      peer.close(0x42, "bye");
+      const e = await session.closed;
+      assert.ok(e instanceof SessionError, String(e));
+      assert.equal(e.code, 0x42);
+      assert.equal(e.remote, true);
+      assert.equal((await peer.closed).closeCode, 0x42);
+      await assertNothingEscaped();
+    },
+  );
+
+  test(
+    `the peer closes with 0x42, then its session stream ends (${what}): the session reports 0x42`,
+    T,
+    async () => {
+      const { peer, session } = await libServer();
+      peer.close(0x42, "bye");
+      await end(peer).catch(() => {}); // the stream is already gone with the session
+      const e = await session.closed;
+      assert.ok(e instanceof SessionError, String(e));
+      assert.equal(e.code, 0x42);
+      assert.equal(e.remote, true);
+      await assertNothingEscaped();
+    },
+  );
+}
+
 test("SESSION_UPDATE from a scripted peer reaches updated()", T, async () => {
   const { peer, session } = await libServer();
   const it = session.updated()[Symbol.asyncIterator]();
