@@ -1,7 +1,7 @@
 /** Property tests for the codec fast paths: ASCII-first string writes and reads, ASCII-optimistic message sizing,
  *  inline varints, in-place decoding (`decodeMessage`, `ChunkBuffer.tryMessage` on one chunk). Each fast path is
  *  checked against a slow reference built here from TextEncoder / TextDecoder and a DataView, at the boundary
- *  lengths where the paths switch (0, 1, 15-17, 31-33, 63, 64, 256, 257, 16383, 16384), and with the caps still enforced by
+ *  lengths where the paths switch (0, 1, 15-17, 31-33, 63, 64, 16383, 16384), and with the caps still enforced by
  *  a typed WireError before anything is allocated for the body. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
