@@ -274,7 +274,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 export async function runCodec(
   quick: boolean,
   withGo: boolean,
-  rounds = quick ? 3 : 5,
+  rounds = 3,
   reused = false,
 ): Promise<{ rows: CodecRow[]; go: GoResult | undefined }> {
   const benchtime = quick ? "100ms" : "1s";
