@@ -7,9 +7,11 @@ import { register as session } from "../unit/cases/session.js";
 import { register as track } from "../unit/cases/track.js";
 import { register as announce } from "../unit/cases/announce.js";
 import { register as mux } from "../unit/cases/mux.js";
+import { register as setup } from "../unit/cases/setup.js";
 
 for (const h of [quic, webtransport]) {
   describe(`API over ${h.label}`, () => {
+    describe("setup", () => setup(h));
     describe("session", () => session(h));
     describe("track", () => track(h));
     describe("announce", () => announce(h));

@@ -1,5 +1,5 @@
-/** Announcements end to end over the transport under test (memory, raw QUIC, WebTransport): acceptAnnounce, INIT then ACTIVE/ENDED, prefixes, the Announcement
- *  object, AnnouncementReader close. */
+/** Announcements end to end over the transport under test (memory, raw QUIC, WebTransport): acceptAnnounce, INIT
+ *  then ACTIVE/ENDED, prefixes, the Announcement object, AnnouncementReader close. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {

@@ -1,5 +1,5 @@
-/** TrackMux end to end over the transport under test (memory, raw QUIC, WebTransport): routing, overwrite semantics, ending announcements, DefaultTrackMux and
- *  the package-level publish/publishFunc/announce. */
+/** TrackMux end to end over the transport under test (memory, raw QUIC, WebTransport): routing, overwrite semantics,
+ *  ending announcements, DefaultTrackMux and the package-level publish/publishFunc/announce. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -8,16 +8,13 @@ import {
   SubscribeError,
   SubscribeErrorCode,
   TrackMux,
-  acceptTransport,
   announce,
-  dialTransport,
   newAnnouncement,
-  newMemoryTransportPair,
   publish,
   publishFunc,
   type TrackWriter,
 } from "../../../src/index.js";
-import { aborted, dec, defer, enc, rejection, type Harness } from "../helpers.js";
+import { aborted, dec, defer, enc, rejection, within, type Harness } from "../helpers.js";
 
 /** Register this suite's tests for transport `h`. */
 export function register(h: Harness): void {
@@ -175,10 +172,8 @@ export function register(h: Harness): void {
       },
     });
     // A server without a mux option serves DefaultTrackMux.
-    const [c, s] = newMemoryTransportPair();
-    const serverP = acceptTransport(s);
-    const client = await dialTransport(c, { mux: new TrackMux() });
-    const server = await serverP;
+    const conn = await h.connect({ dial: { mux: new TrackMux() } });
+    const [client, server] = await within(Promise.all([conn.client, conn.server]), "setup");
     assert.equal(server.mux, DefaultTrackMux);
     const ar = await client.acceptAnnounce("/default/");
     const seen = new Set<string>();
@@ -191,7 +186,8 @@ export function register(h: Harness): void {
     ac.abort();
     assert.equal(DefaultTrackMux.trackHandler("/default/func")[0], undefined);
     await client.closeWithError(0, "");
-    await server.closed;
+    await within(server.closed, "the server session to close");
+    await conn.dispose();
   });
 
   test("the server can subscribe to the client's mux (both directions)", T, async () => {

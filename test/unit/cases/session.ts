@@ -1,4 +1,5 @@
-/** Session-level calls end to end over the transport under test (memory, raw QUIC, WebTransport): closeWithError both ways, closed, SESSION_UPDATE. */
+/** Session-level calls end to end over the transport under test (memory, raw QUIC, WebTransport): closeWithError
+ *  both ways, closed, SESSION_UPDATE. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SessionError, SessionErrorCode, type SessionUpdateEvent } from "../../../src/index.js";

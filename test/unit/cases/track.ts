@@ -1,5 +1,7 @@
-/** Subscriptions end to end over the transport under test (memory, raw QUIC, WebTransport): TrackReader/TrackWriter/GroupReader/GroupWriter calls and the codes
- *  each side sees. */
+/** Subscriptions end to end over the transport under test (memory, raw QUIC, WebTransport): TrackReader/TrackWriter/
+ *  GroupReader/GroupWriter calls and the codes each side sees. Where a test once relied on the memory pair's
+ *  ordering (a reset stream always delivered, cross-stream order, same-turn close), a comment says what holds on a
+ *  real transport instead. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
