@@ -2,7 +2,7 @@
  *  QUIC (`moqt://`) and WebTransport (`https://`), sequentially and with `concurrency` dials in flight, with the
  *  p50/p99 latency of one dial (QUIC + TLS handshake, WebTransport CONNECT when https, SESSION_CLIENT/SERVER).
  *
- *  `npx tsx bench/setup.ts [--quick] [--busy=PCT]` prints a markdown table and then one JSON line. `--busy=PCT` keeps
+ *  `npx tsx bench/setup.ts [--quick] [--busy=PCT] [--sessions=N] [--concurrency=N] [--server-cpu-prof=DIR]` prints a markdown table and then one JSON line. `--busy=PCT` keeps
  *  the server's JS thread busy PCT % of the time (a synchronous spin in 10 ms slices, like a process also serving
  *  media) to show where setup queues when the server is loaded. `runSetup(opts)` returns the figures (bench/run.ts).
  *
@@ -26,6 +26,8 @@ export interface SetupOptions {
   concurrency?: number;
   /** Keep the server's JS thread busy this share of the time (0..90 %); default 0. */
   busyPct?: number;
+  /** Write a V8 CPU profile of the server process into this folder (`--server-cpu-prof=DIR`). */
+  serverCpuProfDir?: string;
   log?: (s: string) => void;
 }
 
@@ -103,10 +105,15 @@ interface ServerChild {
   next: () => Promise<string>;
 }
 
-async function startServer(busyPct: number): Promise<ServerChild> {
-  const child = spawn(process.execPath, ["--import", "tsx", SELF, "--role=server", `--busy=${busyPct}`], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+async function startServer(busyPct: number, profDir: string | undefined): Promise<ServerChild> {
+  const prof = profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [];
+  const child = spawn(
+    process.execPath,
+    [...prof, "--import", "tsx", SELF, "--role=server", `--busy=${busyPct}`],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async () => {
     const r = await lines.next();
@@ -171,7 +178,7 @@ export async function runSetup(opts: SetupOptions = {}): Promise<SetupResult> {
   const sessions = opts.sessions ?? (opts.quick ? 200 : 1000);
   const concurrency = opts.concurrency ?? 50;
   const busyPct = Math.max(0, Math.min(90, opts.busyPct ?? 0));
-  const srv = await startServer(busyPct);
+  const srv = await startServer(busyPct, opts.serverCpuProfDir);
   const runs: SetupRun[] = [];
   try {
     // A few warm-up dials (JIT, first handshake) are not counted.
@@ -215,6 +222,7 @@ if (process.argv[1] === SELF) {
       busyPct: Number(val("busy") ?? 0),
       ...(val("sessions") ? { sessions: Number(val("sessions")) } : {}),
       ...(val("concurrency") ? { concurrency: Number(val("concurrency")) } : {}),
+      ...(val("server-cpu-prof") ? { serverCpuProfDir: val("server-cpu-prof")! } : {}),
       log: (s) => console.error(s),
     });
     console.log(setupTable(r) + "\n");
