@@ -399,17 +399,20 @@ export class Session {
       why = "session stream ended";
     } catch (e) {
       if (this.signal.aborted) return;
-      // Anything but a stream-level error means the transport is closing (TransportClosedError, or a W3C stack's
-      // session-sourced error that may come before `closed` resolves): not the peer's doing on this stream, and
-      // `closed` — which always follows — reports how the session ended. Nothing to judge, nothing to wait for.
-      if (!(e instanceof StreamError) && !WireError.is(e)) return;
+      // The transport is closed: not the peer's doing on this stream, and `closed` reports how the session ended.
+      if (e instanceof TransportClosedError) return;
       if (e instanceof StreamError && !e.remote) return; // we stopped it ourselves (only while closing)
       if (WireError.is(e)) {
         // Bad bytes are the peer's fault whatever comes next.
         this.#violation(SessionErrorCode.ProtocolViolation, "bad SESSION_UPDATE");
         return;
       }
-      why = `session stream reset (${e.code})`;
+      // A peer's reset, or an error the stack did not classify (a W3C stack's session-sourced error can come just
+      // before `closed` resolves, which the wait below absorbs).
+      why =
+        e instanceof StreamError
+          ? `session stream reset (${e.code})`
+          : `session stream failed${e instanceof Error ? `: ${e.message}` : ""}`;
     }
     // FIN or RESET_STREAM from the peer: see #peerEnded.
     if (await this.#peerEnded()) this.#violation(SessionErrorCode.ProtocolViolation, why);
@@ -435,8 +438,9 @@ export class Session {
    *  RTT, at most 1 s) where the transport measures a longer one. Resolves true when the session is still open
    *  afterwards (judge it a violation).
    *
-   *  Failures *caused* by the close need no wait: both adapters report them after (native: awaits `closed`) or as
-   *  (W3C: session-sourced errors) the close, and #readUpdates does not judge them. */
+   *  Failures *caused* by the close need no wait: the native adapter reports them as TransportClosedError after
+   *  `closed` resolved, and #readUpdates does not judge those. (The W3C adapter may report a session-sourced error
+   *  a few microtasks before its `closed` resolves; that goes through here and ends as soon as `closed` does.) */
   async #peerEnded(): Promise<boolean> {
     if (this.signal.aborted) return false;
     const rtt = this.#transport.stats?.()?.rttMs;
