@@ -8,10 +8,6 @@ import { WireError } from "./errors.js";
 import { decodeBody, type Codec } from "./message.js";
 import { Reader, peekVarint } from "./reader.js";
 
-// One Reader for tryMessage's in-chunk path: decoding is synchronous and codecs never decode a nested message.
-const EMPTY = new Uint8Array(0);
-const scratch = new Reader(EMPTY);
-
 export class ChunkBuffer {
   #chunks: Uint8Array[] = [];
   #head = 0; // offset into #chunks[0]
@@ -109,21 +105,17 @@ export class ChunkBuffer {
     if (first !== undefined && first.length - this.#head >= 1 << (first[this.#head]! >> 6)) {
       // The length prefix is in the first chunk: read it in place; if the body is there too, decode it in place
       // (no view, no copy). The cap is checked before waiting for the body, as below.
-      const r = scratch.reset(first, this.#head);
-      try {
-        const len = r.varint();
-        if (typeof len !== "number" || len > maxBytes)
-          throw new WireError("too-large", `${codec.name} of ${len} bytes exceeds the cap of ${maxBytes}`);
-        const end = r.position + len;
-        if (end <= first.length) {
-          this.#consume(end - this.#head);
-          r.limit(end);
-          const m = codec.decode(r);
-          r.end(codec.name);
-          return m;
-        }
-      } finally {
-        r.reset(EMPTY); // do not keep the chunk alive
+      const r = new Reader(first, this.#head);
+      const len = r.varint();
+      if (typeof len !== "number" || len > maxBytes)
+        throw new WireError("too-large", `${codec.name} of ${len} bytes exceeds the cap of ${maxBytes}`);
+      const end = r.position + len;
+      if (end <= first.length) {
+        this.#consume(end - this.#head);
+        r.limit(end);
+        const m = codec.decode(r);
+        r.end(codec.name);
+        return m;
       }
     }
     const body = this.#tryLengthPrefixed(maxBytes, codec.name);

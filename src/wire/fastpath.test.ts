@@ -392,7 +392,7 @@ describe("fast path: decodeMessage (whole message in memory, in place)", () => {
     assert.deepStrictEqual(decodeMessage(SubscribeOk, Uint8Array.from([0x00]), 0), {});
   });
 
-  it("one shared cursor: a decode that throws midway leaves the next decode (either entry point) correct", () => {
+  it("a decode that throws midway leaves the next decode (either entry point) correct", () => {
     const sub = { subscribeId: 1, broadcastPath: "/a", trackName: "b", trackPriority: 0 };
     const good = encodeMessage(Subscribe, sub);
     const bad = Uint8Array.from([0x03, 0x01, 0x05, 0x61]); // the path's length runs past the body

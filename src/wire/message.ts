@@ -93,23 +93,15 @@ export function decodeMessage<M>(
   pos = 0,
   end = bytes.length,
 ): M {
-  const r = scratch.reset(bytes, pos, end);
-  try {
-    const len = r.varint();
-    if (typeof len !== "number" || len > maxBytes)
-      throw new WireError("too-large", `${codec.name} of ${len} bytes exceeds the cap of ${maxBytes}`);
-    const bodyEnd = r.position + len;
-    if (bodyEnd > end)
-      throw new WireError("truncated", `${codec.name} of ${len} bytes has only ${end - r.position} bytes`);
-    if (bodyEnd < end) throw new WireError("trailing", `${end - bodyEnd} trailing bytes after ${codec.name}`);
-    const m = codec.decode(r);
-    r.end(codec.name);
-    return m;
-  } finally {
-    r.reset(EMPTY); // do not keep the caller's bytes alive
-  }
+  const r = new Reader(bytes, pos, end);
+  const len = r.varint();
+  if (typeof len !== "number" || len > maxBytes)
+    throw new WireError("too-large", `${codec.name} of ${len} bytes exceeds the cap of ${maxBytes}`);
+  const bodyEnd = r.position + len;
+  if (bodyEnd > end)
+    throw new WireError("truncated", `${codec.name} of ${len} bytes has only ${end - r.position} bytes`);
+  if (bodyEnd < end) throw new WireError("trailing", `${end - bodyEnd} trailing bytes after ${codec.name}`);
+  const m = codec.decode(r);
+  r.end(codec.name);
+  return m;
 }
-
-// One Reader for decodeMessage: decoding is synchronous and codecs never decode a nested message.
-const EMPTY = new Uint8Array(0);
-const scratch = new Reader(EMPTY);

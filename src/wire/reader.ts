@@ -49,14 +49,6 @@ export class Reader {
     this.#end = end;
   }
 
-  /** Point the cursor at `buf[start, end)` (lets one Reader serve many messages without an allocation each). */
-  reset(buf: Uint8Array, start = 0, end = buf.length): this {
-    this.#buf = buf;
-    this.#pos = start;
-    this.#end = end;
-    return this;
-  }
-
   /** Stop the cursor at `end` (at most the current end): reading a length-delimited body after its prefix. */
   limit(end: number): void {
     if (end < this.#end) this.#end = end;
