@@ -203,6 +203,18 @@ export class Session {
     await this.closed;
   }
 
+  /** True from closeWithError (or a local violation) on, before `signal` aborts: a closing session takes no new
+   *  streams and no new calls (e.g. a relay closing a session whose token expired serves nothing more). */
+  get #closing(): boolean {
+    return this.signal.aborted || this.#localClose !== undefined;
+  }
+
+  #throwIfClosing(): void {
+    this.signal.throwIfAborted();
+    const l = this.#localClose;
+    if (l) throw new SessionError(l.code, false, l.reason || undefined);
+  }
+
   /** Internal failure or protocol violation detected locally: close the session. */
   #violation(code: number, message: string): void {
     void this.closeWithError(code, message);
@@ -218,7 +230,7 @@ export class Session {
     const priority = config.trackPriority ?? 0;
     if (!Number.isInteger(priority) || priority < 0 || priority > 255)
       throw new RangeError(`moqt: trackPriority must be 0..255, got ${priority}`);
-    this.signal.throwIfAborted();
+    this.#throwIfClosing();
     const id = this.#nextSubscribeId++;
     let stream: BiStream;
     try {
@@ -293,7 +305,7 @@ export class Session {
         false,
         `invalid prefix ${JSON.stringify(prefix)} (must be "/" or start and end with "/")`,
       );
-    this.signal.throwIfAborted();
+    this.#throwIfClosing();
     let stream: BiStream;
     try {
       stream = await this.#transport.openBi();
@@ -370,7 +382,7 @@ export class Session {
 
   /** Send SESSION_UPDATE with our bitrate estimate (bits per second). Used by the bitrate monitor. */
   async updateBitrate(bitrate: number): Promise<void> {
-    this.signal.throwIfAborted();
+    this.#throwIfClosing();
     try {
       await this.#sessionStream.send.write(
         encodeMessage(SessionUpdate, { bitrate: Math.max(0, Math.round(bitrate)) }),
@@ -461,7 +473,7 @@ export class Session {
     for (;;) {
       await this.#freeSlot("bi");
       const s = await this.#transport.acceptBi().catch(() => null);
-      if (s === null || this.signal.aborted) return;
+      if (s === null || this.#closing) return; // a stream left unaccepted ends with the transport's close
       void this.#handleBi(s, this.#claim("bi"));
     }
   }
@@ -470,7 +482,7 @@ export class Session {
     for (;;) {
       await this.#freeSlot("uni");
       const s = await this.#transport.acceptUni().catch(() => null);
-      if (s === null || this.signal.aborted) return;
+      if (s === null || this.#closing) return; // a stream left unaccepted ends with the transport's close
       void this.#handleUni(s, this.#claim("uni"));
     }
   }

@@ -88,3 +88,43 @@ test("closeWithError closes the transport before any stream of the session is re
   assert.equal(e.code, 0x42);
   assert.ok(server.signal.aborted);
 });
+
+// A WebTransport close takes up to a round trip (the capsule, then the peer's close); a session that is closing must
+// not serve what the peer opens meanwhile (e.g. a relay closing a session whose token expired).
+test("a closing session serves no stream the peer opens before the close completes", async () => {
+  const [c, s] = newMemoryTransportPair();
+  const release = defer();
+  const inner = fromWebTransport(s);
+  const slowClose: Transport = {
+    ...recording(inner, []),
+    close: (code, reason) => void release.promise.then(() => inner.close(code, reason)),
+  };
+  const serverMux = new TrackMux();
+  let served = 0;
+  serverMux.publishFunc(undefined, "/live", async (tw) => {
+    served++;
+    await tw.writeInfo();
+    await aborted(tw.signal);
+  });
+  const [server, client] = await within(
+    Promise.all([
+      acceptSession(slowClose, { mux: serverMux, config: TEST_CONFIG }),
+      dialSession(fromWebTransport(c), { mux: new TrackMux(), config: TEST_CONFIG }),
+    ]),
+    "setup",
+  );
+  await client.subscribe("/live", "before");
+  assert.equal(served, 1);
+  const closing = server.closeWithError(0x42, "bye");
+  assert.equal(server.signal.aborted, false); // the transport has not reported the close yet
+  const late = rejection(client.subscribe("/live", "during"));
+  // Give the server every chance to take the stream: many loop turns while the close is held back.
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(served, 1);
+  release.resolve();
+  await within(closing, "the close");
+  const e = await within(late, "the late subscribe to fail");
+  assert.ok(e instanceof SessionError, String(e));
+  assert.equal(e.code, 0x42);
+  assert.equal(served, 1);
+});

@@ -93,6 +93,29 @@ export function register(h: Harness): void {
     for await (const u of p.client.updated()) assert.fail(`unexpected ${u.bitrate}`);
   });
 
+  test("a closing session takes no new calls, even before its signal aborts", T, async () => {
+    const p = await h.pair();
+    const closing = p.client.closeWithError(0x9, "closing");
+    // The signal aborts once the transport reports the close (so no stream reset overtakes it); calls made meanwhile
+    // already fail with the close's code.
+    await assert.rejects(
+      p.client.subscribe("/x", "y"),
+      (e: unknown) => e instanceof SessionError && e.code === 9 && !e.remote,
+    );
+    await assert.rejects(
+      p.client.acceptAnnounce("/"),
+      (e: unknown) => e instanceof SessionError && e.code === 9,
+    );
+    await assert.rejects(
+      p.client.updateBitrate(1),
+      (e: unknown) => e instanceof SessionError && e.code === 9,
+    );
+    await closing;
+    assert.equal((p.client.signal.reason as SessionError).code, 9);
+    assert.equal((await p.server.closed)?.code, 9);
+    await p.close();
+  });
+
   test("calls after close fail with the SessionError", T, async () => {
     const p = await h.pair();
     await p.client.closeWithError(0x7, "done");
