@@ -1,6 +1,7 @@
 /** GroupWriter's batching of small frames, against a recording SendStream (which writes happen, with which bytes
  *  and FIN, and when they resolve) and end to end over the memory pair (frames of every size class arrive intact
  *  and in order); FIN/reset/cancel semantics and codes unchanged by the batching. */
+import { getEventListeners } from "node:events";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GroupError, GroupErrorCode, newFrame } from "../../src/index.js";
@@ -353,5 +354,30 @@ test(
       d.writes.map((w) => [[...w.bytes], w.fin]),
       [[[0, 1, 2], true]],
     );
+  },
+);
+
+test(
+  "writers that finish leave no listener on the track's signal; signal still follows the track",
+  T,
+  async () => {
+    const parent = new AbortController();
+    const base = getEventListeners(parent.signal, "abort").length;
+    const ws = Array.from({ length: 50 }, () => writer(new RecordingStream(), parent.signal));
+    assert.equal(getEventListeners(parent.signal, "abort").length, base + 50);
+    for (const [i, w] of ws.entries()) {
+      if (i % 2) w.cancelWrite(7);
+      else await w.close();
+    }
+    assert.equal(getEventListeners(parent.signal, "abort").length, base);
+    // a cancelled writer's signal, asked for afterwards, is aborted with its error
+    const r = ws[1]!.signal.reason as unknown;
+    assert.ok(r instanceof GroupError && r.code === 7, String(r));
+    // a closed writer's signal is not aborted, and follows the track later (as AbortSignal.any does)
+    const closed = ws[0]!;
+    assert.equal(closed.signal.aborted, false);
+    parent.abort(new Error("track gone"));
+    assert.equal(closed.signal.aborted, true);
+    assert.equal((closed.signal.reason as Error).message, "track gone");
   },
 );
