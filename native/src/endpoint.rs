@@ -21,6 +21,19 @@ use crate::wt::Session;
 
 const DEFAULT_MAX_STREAMS: u32 = 1024;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Server socket receive buffer asked for (the kernel caps it at net.core.rmem_max): a burst of connection attempts
+/// (each Initial is ≥ 1200 bytes) overflowed the default ~208 KiB, and every dropped Initial costs its client a
+/// one-second retransmission timeout.
+const SERVER_RECV_BUFFER: usize = 4 << 20;
+
+/// The server's UDP socket, bound to `addr` with a large receive buffer (best effort).
+fn server_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    let _ = socket.set_recv_buffer_size(SERVER_RECV_BUFFER);
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
 
 #[napi(object)]
 pub struct ListenOptions {
@@ -220,8 +233,11 @@ impl NativeServer {
         let config = tls::server_config(&opts.cert_pem, &opts.key_pem, &alpns, max_streams, live)?;
         let (tx, rx) = mpsc::channel::<NativeIncoming>(64);
         napi::bindgen_prelude::within_runtime_if_available(move || {
-            let endpoint = quinn::Endpoint::server(config, addr)
-                .map_err(|e| Error::new(Status::GenericFailure, format!("EBIND: {e}")))?;
+            let bind_err = |e: std::io::Error| Error::new(Status::GenericFailure, format!("EBIND: {e}"));
+            let runtime = quinn::default_runtime().ok_or_else(|| bind_err(std::io::Error::other("no async runtime")))?;
+            let socket = server_socket(addr).map_err(bind_err)?;
+            let endpoint = quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(config), socket, runtime)
+                .map_err(bind_err)?;
             let addr = endpoint.local_addr().map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
             let ep = endpoint.clone();
             napi::bindgen_prelude::spawn(async move {
