@@ -606,10 +606,12 @@ describe("native transport", { skip }, () => {
         { timeout: 20_000 },
         async () => {
           const accepted = listener.accept();
+          // A wider margin for the kept one (PINGs every 500 ms against 1.5 s): a loaded machine must not starve it.
+          const KEPT_IDLE_MS = 1500;
           const kept = await connectNative(`https://127.0.0.1:${listener.port}/`, {
             alpn: mode.alpn,
             certHashes: [cert.sha256],
-            idleTimeoutMs: SHORT_IDLE_MS,
+            idleTimeoutMs: KEPT_IDLE_MS,
           });
           const keptServer = (await accepted)!.transport;
           const accepted2 = listener.accept();
@@ -627,7 +629,7 @@ describe("native transport", { skip }, () => {
           assert.equal(info.failure, "idle-timeout");
           assert.equal((await silentServer.closed).failure, "idle-timeout");
           // Still silent for several more idle timeouts: the PINGs keep `kept` open.
-          await new Promise((r) => setTimeout(r, 4 * SHORT_IDLE_MS));
+          await new Promise((r) => setTimeout(r, 3 * KEPT_IDLE_MS));
           assert.equal(keptEnded, false, "the kept-alive connection is still open");
           const bi = await kept.openBi();
           await bi.send.write(enc.encode("still here"), true);
