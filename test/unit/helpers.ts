@@ -15,6 +15,8 @@ import {
   type SessionConfig,
 } from "../../src/index.js";
 import { acceptSession, dialSession } from "../../src/session/setup.js";
+import { fromWebTransport } from "../../src/transport/webtransport.js";
+import type { Transport } from "../../src/transport/transport.js";
 import {
   connectNative,
   generateCertificate,
@@ -47,6 +49,8 @@ export interface Connecting {
   server: Promise<Session>;
   /** The server transport's close code and reason (whoever closed it). */
   serverClosed(): Promise<{ code: number; reason: string }>;
+  /** The server end as the internal Transport, for a hand-played server (only with `runAccept: false`). */
+  serverTransport: Transport;
   /** Close both transports (and the listener of a native pair). Idempotent. */
   dispose(): Promise<void>;
 }
@@ -123,6 +127,9 @@ export const memory: Harness = {
     const [c, s] = newMemoryTransportPair();
     const server =
       opts.runAccept === false ? new Promise<Session>(() => {}) : acceptTransport(s, opts.accept ?? {});
+    // The W3C adapter takes the stream readers, so only build it for a hand-played server.
+    const serverTransport =
+      opts.runAccept === false ? fromWebTransport(s) : (undefined as unknown as Transport);
     server.catch(() => {});
     const client = dialTransport(c, opts.dial ?? {});
     client.catch(() => {});
@@ -133,6 +140,7 @@ export const memory: Harness = {
         const i = await s.closed;
         return { code: i.closeCode ?? 0, reason: i.reason ?? "" };
       },
+      serverTransport,
       dispose: async () => {
         c.close({ closeCode: 0, reason: "" });
       },
@@ -202,6 +210,7 @@ function nativeHarness(kind: "quic" | "webtransport"): Harness {
           const i = await st.closed;
           return { code: i.code, reason: i.reason };
         },
+        serverTransport: st,
         dispose: () =>
           (disposed ??= (async () => {
             ct.close(0, "");

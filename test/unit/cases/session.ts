@@ -2,8 +2,11 @@
  *  both ways, closed, SESSION_UPDATE. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SessionError, SessionErrorCode, type SessionUpdateEvent } from "../../../src/index.js";
-import { aborted, defer, type Harness } from "../helpers.js";
+import { SessionError, SessionErrorCode, Versions, type SessionUpdateEvent } from "../../../src/index.js";
+import { BiStreamType, SessionClient, SessionServer, encodeMessage } from "../../../src/wire/index.js";
+import { MessageReader } from "../../../src/session/stream_reader.js";
+import type { BiStream } from "../../../src/transport/transport.js";
+import { aborted, defer, within, type Harness } from "../helpers.js";
 
 /** Register this suite's tests for transport `h`. */
 export function register(h: Harness): void {
@@ -115,6 +118,53 @@ export function register(h: Harness): void {
     assert.equal((await p.server.closed)?.code, 9);
     await p.close();
   });
+
+  // A peer that closes may end the session stream just before (webtransport-go resets every stream of a closing
+  // session); the close travels on no stream (raw QUIC) or another one (WebTransport capsule), so either can be
+  // processed first here. Both orders must end the session with the peer's code, not ProtocolViolation (3).
+  const ends: [string, (st: BiStream) => Promise<void>][] = [
+    ["RESET_STREAM", async (st) => st.send.reset(0x99)],
+    ["FIN", (st) => st.send.finish()],
+    ["STOP_SENDING", async (st) => st.recv.stop(0x98)],
+  ];
+  for (const [what, end] of ends) {
+    for (const order of ["end, then close", "close, then end"] as const) {
+      test(
+        `the peer's session stream ${what} and close with 0x42 (${order}): the session reports 0x42`,
+        T,
+        async () => {
+          const c = await h.connect({ runAccept: false, dial: { config: { peerCloseGrace: 5000 } } });
+          try {
+            const st = c.serverTransport;
+            const ss = await within(st.acceptBi(), "the session stream");
+            assert.ok(ss);
+            const reader = new MessageReader(ss.recv);
+            assert.equal(await within(reader.readByte(), "the stream type"), BiStreamType.Session);
+            await within(reader.readMessage(SessionClient, 1 << 16), "SESSION_CLIENT");
+            await ss.send.write(
+              encodeMessage(SessionServer, { version: Versions.Development, parameters: new Map() }),
+            );
+            const client = await within(c.client, "the client's setup");
+            if (order === "end, then close") {
+              await end(ss);
+              // The close comes a little later, as over a lossy path (well inside the 5 s grace configured above).
+              await new Promise((r) => setTimeout(r, 30));
+              st.close(0x42, "bye");
+            } else {
+              st.close(0x42, "bye");
+              await end(ss).catch(() => {});
+            }
+            const e = await within(client.closed, "the client session to end");
+            assert.ok(e instanceof SessionError, String(e));
+            assert.equal(e.code, 0x42);
+            assert.equal(e.remote, true);
+          } finally {
+            await c.dispose();
+          }
+        },
+      );
+    }
+  }
 
   test("calls after close fail with the SessionError", T, async () => {
     const p = await h.pair();
