@@ -204,7 +204,7 @@ export async function runSoak(opts: {
     await stopChild(idlePub.child);
     await sleep(500);
     // 2) soak with churn
-    const pub = await spawnChild(FANOUT, ["--role=pub", ...common]);
+    const pub = await spawnChild(FANOUT, ["--role=pub", "--start", ...common]);
     kids.push(pub);
     const w = await spawnChild(SELF, [
       "--role=worker",

@@ -109,9 +109,9 @@ async function moqReceive(session: moqt.Session, size: number, bytes: number): P
 
 export async function runThroughput(opts: {
   quick: boolean;
-  /** MB per measurement (default 96 quick, 256 full). */
+  /** MB per measurement (default 64 quick, 256 full). */
   mb?: number;
-  /** Interleaved raw/MoQ pairs per size and transport (default 5 quick, 7 full). */
+  /** Interleaved raw/MoQ pairs per size and transport (default 4 quick, 7 full). */
   reps?: number;
   prof?: string;
   sizes?: number[];
@@ -122,8 +122,8 @@ export async function runThroughput(opts: {
   log?: (s: string) => void;
 }): Promise<ThroughputRow[]> {
   const log = opts.log ?? (() => {});
-  const bytes = (opts.mb ?? (opts.quick ? 96 : 256)) * MB;
-  const reps = opts.reps ?? (opts.quick ? 5 : 7);
+  const bytes = (opts.mb ?? (opts.quick ? 64 : 256)) * MB;
+  const reps = opts.reps ?? (opts.quick ? 4 : 7);
   const rawFile = fileURLToPath(new URL("./raw_transport.ts", import.meta.url));
   const raw = await spawnChild<{ port: number; hash: string }>(rawFile, ["--server"]);
   const moq = await spawnChild<{ port: number; hash: string }>(
