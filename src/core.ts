@@ -69,5 +69,11 @@ export type {
   WebTransportCloseInfoLike,
   WebTransportSendStreamOptionsLike,
 } from "./transport/webtransport_like.js";
-export { Client, ErrInvalidScheme, type ClientOptions, type TlsOptions } from "./client/client.js";
+export {
+  Client,
+  ErrInvalidScheme,
+  type ClientOptions,
+  type LivenessOptions,
+  type TlsOptions,
+} from "./client/client.js";
 export { BitrateMonitor, type BitrateMonitorOptions } from "./session/bitrate_monitor.js";

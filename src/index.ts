@@ -10,7 +10,13 @@ setConnector(nodeConnector);
 
 export * from "./core.js";
 export { Server, parseAddr, type ServerOptions } from "./server/server.js";
-export { generateCertificate, nativeAvailable, type DevCertificate } from "./transport/native/index.js";
+export {
+  generateCertificate,
+  nativeAvailable,
+  nativeStats,
+  type DevCertificate,
+  type NativeResourceStats,
+} from "./transport/native/index.js";
 export {
   Relay,
   startRelay,

@@ -50,3 +50,15 @@ export function withTimeout<T>(p: Promise<T>, ms: number | undefined, makeError:
 export function ignore(p: Promise<unknown> | undefined): void {
   p?.catch(() => {});
 }
+
+/** Abort `ctrl` when `parent` aborts, without AbortSignal.any (which on Node 20 keeps every composite signal, and
+ *  whatever its listeners hold, alive as long as the parent). Returns the unlink function. */
+export function follow(ctrl: AbortController, parent: AbortSignal): () => void {
+  if (parent.aborted) {
+    ctrl.abort(parent.reason);
+    return () => {};
+  }
+  const on = () => ctrl.abort(parent.reason);
+  parent.addEventListener("abort", on, { once: true });
+  return () => parent.removeEventListener("abort", on);
+}

@@ -469,22 +469,30 @@ export class Session {
 
   // ---- incoming streams
 
+  // One call per stream: a stream held in a loop variable would stay referenced by the suspended loop frame (and so
+  // alive) until the next stream arrives.
   async #acceptBiLoop(): Promise<void> {
-    for (;;) {
-      await this.#freeSlot("bi");
-      const s = await this.#transport.acceptBi().catch(() => null);
-      if (s === null || this.#closing) return; // a stream left unaccepted ends with the transport's close
-      void this.#handleBi(s, this.#claim("bi"));
-    }
+    while (await this.#acceptBiOne());
+  }
+
+  async #acceptBiOne(): Promise<boolean> {
+    await this.#freeSlot("bi");
+    const s = await this.#transport.acceptBi().catch(() => null);
+    if (s === null || this.#closing) return false; // a stream left unaccepted ends with the transport's close
+    void this.#handleBi(s, this.#claim("bi"));
+    return true;
   }
 
   async #acceptUniLoop(): Promise<void> {
-    for (;;) {
-      await this.#freeSlot("uni");
-      const s = await this.#transport.acceptUni().catch(() => null);
-      if (s === null || this.#closing) return; // a stream left unaccepted ends with the transport's close
-      void this.#handleUni(s, this.#claim("uni"));
-    }
+    while (await this.#acceptUniOne());
+  }
+
+  async #acceptUniOne(): Promise<boolean> {
+    await this.#freeSlot("uni");
+    const s = await this.#transport.acceptUni().catch(() => null);
+    if (s === null || this.#closing) return false; // a stream left unaccepted ends with the transport's close
+    void this.#handleUni(s, this.#claim("uni"));
+    return true;
   }
 
   /** Wait while `maxPendingStreams` peer streams of this direction are still waiting for their header. */

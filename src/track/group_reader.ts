@@ -9,7 +9,7 @@ import { toGroupError } from "../session/error_map.js";
 import type { MessageReader } from "../session/stream_reader.js";
 import { WireError, type VarInt } from "../wire/index.js";
 import { Frame } from "./frame.js";
-import { abortable, anySignal, withTimeout } from "../internal/signal.js";
+import { abortable, anySignal, follow, withTimeout } from "../internal/signal.js";
 
 /** Marker for a read that hit its deadline (mapped to ExpiredGroup by #onError). */
 const EXPIRED = new Error("moqt: read deadline exceeded");
@@ -20,6 +20,7 @@ export class GroupReader {
   readonly signal: AbortSignal;
   #reader: MessageReader;
   #ctrl = new AbortController();
+  #unfollow: () => void = () => {};
   #maxFrameBytes: number;
   #done = false;
   #error: Error | undefined;
@@ -40,7 +41,8 @@ export class GroupReader {
     this.groupSequence = seq;
     this.#maxFrameBytes = maxFrameBytes;
     this.#onDone = onDone;
-    this.signal = AbortSignal.any([this.#ctrl.signal, parent]);
+    this.signal = this.#ctrl.signal;
+    this.#unfollow = follow(this.#ctrl, parent);
     this.signal.addEventListener(
       "abort",
       () => {
@@ -57,6 +59,7 @@ export class GroupReader {
   #finish(err: Error | undefined): void {
     if (this.#done) return;
     this.#done = true;
+    this.#unfollow();
     this.#error = err;
     if (err && !this.#ctrl.signal.aborted) this.#ctrl.abort(err);
     this.#onDone(this);
