@@ -163,7 +163,7 @@ export class GroupWriter {
       if (!b || b.length - len < need) {
         // Grow (doubling, at most to COALESCE_LIMIT) or start a new batch after writing this one.
         if (b && len + need > COALESCE_LIMIT) {
-          this.#writeBatch(false);
+          ignore(this.#writeBatch(false));
           b = undefined;
         }
         const from = b ? len : 0;
