@@ -4,7 +4,9 @@
  *  reads SESSION_UPDATE from it, routes incoming SUBSCRIBE through the TrackMux and group streams to TrackReaders.
  *  Unknown stream types close the session with ProtocolViolation (3); a group for an unknown subscribe id is stopped
  *  with InvalidSubscribeID (7); an unknown path is reset with TrackNotFound (3). `signal` aborts with the SessionError
- *  when the session ends, whoever ended it. Spec: gomoqt.md §1.5–§1.8, §4.1.
+ *  when the transport reports the session's end, whoever ended it (a local close first closes the transport, so no
+ *  stream reset of the teardown overtakes it). A peer's end of the session stream without a close is a
+ *  ProtocolViolation (3) after `peerCloseGrace` (#peerEnded). Spec: gomoqt.md §1.5–§1.8, §4.1.
  *  @module */
 import {
   AnnounceError,
