@@ -125,6 +125,20 @@ export class ChunkBuffer {
   /** One frame payload (`varint(len) || payload`), or undefined while incomplete. The result may be a view into a
    *  received chunk: consumers that keep it past the next push must copy it. */
   tryFrame(maxBytes: number): Uint8Array | undefined {
+    const first = this.#chunks[0];
+    if (first !== undefined && first.length - this.#head >= 1 << (first[this.#head]! >> 6)) {
+      // As in tryMessage: prefix (and usually payload) in the first chunk, read without a [value, size] tuple.
+      const r = new Reader(first, this.#head);
+      const len = r.varint();
+      if (typeof len !== "number" || len > maxBytes)
+        throw new WireError("too-large", `frame of ${len} bytes exceeds the cap of ${maxBytes}`);
+      const start = r.position;
+      const end = start + len;
+      if (end <= first.length) {
+        this.#consume(end - this.#head);
+        return first.subarray(start, end);
+      }
+    }
     return this.#tryLengthPrefixed(maxBytes, "frame");
   }
 
