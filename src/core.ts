@@ -12,6 +12,7 @@ export {
   AnnounceErrorCode,
   SubscribeErrorCode,
   GroupErrorCode,
+  TrackEndedError,
 } from "./errors.js";
 export { Frame, newFrame } from "./track/frame.js";
 export { Announcement, newAnnouncement } from "./track/announcement.js";

@@ -95,7 +95,8 @@ export class Watcher {
         void this.#readGroup(g);
       }
     } catch (e) {
-      if (!this.#stopped) this.stats.errors.push(`track: ${String(e)}`);
+      // A clean end of the track (TrackEndedError, `ended`) is not an error.
+      if (!this.#stopped && !(e as { ended?: boolean }).ended) this.stats.errors.push(`track: ${String(e)}`);
     } finally {
       this.stats.ended = true;
     }
