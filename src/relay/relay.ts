@@ -215,11 +215,6 @@ class RelayTrack {
     return this.#upstream !== undefined && !this.#closed;
   }
 
-  /** The priority of the upstream subscription now (SUBSCRIBE, then SUBSCRIBE_UPDATEs). */
-  get upstreamPriority(): number {
-    return this.#sentPriority;
-  }
-
   /** Serve one downstream subscription until it ends. */
   serve(tw: TrackWriter): Promise<void> {
     if (this.#linger !== undefined) {

@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   Client,
+  SubscribeError,
   TrackMux,
   nativeAvailable,
   type Session,
@@ -12,7 +13,7 @@ import {
   type TrackReader,
   type TrackWriter,
 } from "../../src/index.js";
-import { startRelay, type Relay, type RelayOptions } from "../../src/relay/index.js";
+import { PUBLISHER_GONE, startRelay, type Relay, type RelayOptions } from "../../src/relay/index.js";
 
 const skip =
   !nativeAvailable() && !process.env["CI"] ? "native addon not built: run `npm run build:native`" : false;
@@ -152,12 +153,62 @@ describe("relay upstream lifetime", { skip, timeout: 60_000 }, () => {
     });
   });
 
+  it("a publisher leaving while its upstream lingers ends it as publisher_gone; a later subscriber is refused", async () => {
+    await withRelay("moqt", { upstreamLinger: 30_000 }, async ({ relay, dial }) => {
+      const pub = holdingPublisher("/gone");
+      const ps = await dial(pub.mux);
+      const s = await dial();
+      const tr = await subscribeWhenAnnounced(s, "/gone", "video");
+      assert.equal(await firstFrame(tr), "hello");
+      await tr.close();
+      await until(() => relay.stats().broadcasts.get("/gone")?.subscriptions === 0);
+      assert.equal(relay.stats().broadcasts.get("/gone")?.upstream, 1, "lingering");
+      await ps.closeWithError(0, "publisher leaves");
+      await until(() => relay.stats().announcementsActive === 0);
+      assert.equal(await metric(relay, 'moqt_relay_upstream_closed_total{reason="publisher_gone"}'), 1);
+      assert.equal(await metric(relay, 'moqt_relay_upstream_closed_total{reason="idle"}'), 0);
+      await assert.rejects(s.subscribe("/gone", "video"), (e: unknown) => {
+        assert.ok(e instanceof SubscribeError);
+        assert.equal(e.code, PUBLISHER_GONE);
+        return true;
+      });
+    });
+  });
+
   it("rejects a negative upstreamLinger", async () => {
     await assert.rejects(startRelay({ listen: "127.0.0.1:0", http: false, upstreamLinger: -1 }), RangeError);
   });
 });
 
 describe("relay SUBSCRIBE_UPDATE upstream (highest downstream priority)", { skip, timeout: 60_000 }, () => {
+  it("a higher subscriber joining before the upstream SUBSCRIBE_OK is sent as an update once it is OK", async () => {
+    await withRelay("moqt", {}, async ({ relay, dial }) => {
+      const initial: number[] = [];
+      const updates: number[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const mux = new TrackMux();
+      mux.publishFunc(undefined, "/late-ok", async (tw) => {
+        initial.push(tw.trackConfig.trackPriority ?? -1);
+        await gate; // SUBSCRIBE_OK (lazy) goes out only now
+        await tw.writeInfo();
+        for await (const c of tw.updated()) updates.push(c.trackPriority ?? -1);
+      });
+      await dial(mux);
+      const [a, b] = await Promise.all([dial(), dial()]);
+      const pa = subscribeWhenAnnounced(a, "/late-ok", "v", { trackPriority: 3 });
+      await until(() => initial.length === 1);
+      const pb = subscribeWhenAnnounced(b, "/late-ok", "v", { trackPriority: 7 });
+      await until(() => relay.stats().broadcasts.get("/late-ok")?.subscriptions === 2);
+      assert.deepEqual(updates, []);
+      release();
+      await Promise.all([pa, pb]);
+      await until(() => updates.length === 1);
+      assert.deepEqual(initial, [3]);
+      assert.deepEqual(updates, [7]);
+    });
+  });
+
   for (const scheme of SCHEMES) {
     it(`follows joins, updates and the highest subscriber leaving (${scheme})`, async () => {
       await withRelay(scheme, {}, async ({ relay, dial }) => {
