@@ -52,13 +52,16 @@ export function ignore(p: Promise<unknown> | undefined): void {
 }
 
 /** Abort `ctrl` when `parent` aborts, without AbortSignal.any (which on Node 20 keeps every composite signal, and
- *  whatever its listeners hold, alive as long as the parent). Returns the unlink function. */
+ *  whatever its listeners hold, alive as long as the parent). The link is removed as soon as `ctrl` aborts for any
+ *  reason, or by calling the returned unlink function. */
 export function follow(ctrl: AbortController, parent: AbortSignal): () => void {
   if (parent.aborted) {
     ctrl.abort(parent.reason);
     return () => {};
   }
   const on = () => ctrl.abort(parent.reason);
+  const unlink = () => parent.removeEventListener("abort", on);
   parent.addEventListener("abort", on, { once: true });
-  return () => parent.removeEventListener("abort", on);
+  ctrl.signal.addEventListener("abort", unlink, { once: true });
+  return unlink;
 }

@@ -12,7 +12,7 @@ import { Announce, AnnounceStatus, WireError } from "../wire/index.js";
 import { Announcement } from "./announcement.js";
 import type { TrackPrefix } from "./path.js";
 import { AsyncQueue } from "../internal/queue.js";
-import { abortable } from "../internal/signal.js";
+import { abortable, follow } from "../internal/signal.js";
 
 /** @internal */
 export interface AnnouncementReaderDeps {
@@ -44,7 +44,9 @@ export class AnnouncementReader implements AsyncIterable<Announcement> {
     this.#reader = reader;
     this.prefix = prefix;
     this.#deps = deps;
-    this.signal = AbortSignal.any([this.#ctrl.signal, deps.sessionSignal]);
+    // Not AbortSignal.any: on Node 20 a composite lives (with this object) as long as the session signal.
+    this.signal = this.#ctrl.signal;
+    follow(this.#ctrl, deps.sessionSignal);
     this.signal.addEventListener("abort", () => this.#teardown(this.signal.reason), { once: true });
     for (const s of initial) this.#activate(s);
     void this.#run();

@@ -15,7 +15,7 @@ import { GroupReader } from "./group_reader.js";
 import type { BroadcastPath, TrackName } from "./path.js";
 import type { TrackConfig } from "./track_writer.js";
 import { AsyncQueue } from "../internal/queue.js";
-import { abortable } from "../internal/signal.js";
+import { abortable, follow } from "../internal/signal.js";
 
 /** @internal */
 export interface TrackReaderDeps {
@@ -56,7 +56,9 @@ export class TrackReader implements AsyncIterable<GroupReader> {
     this.trackName = name;
     this.#config = { trackPriority: config.trackPriority ?? 0 };
     this.#queue = new AsyncQueue<GroupReader>();
-    this.signal = AbortSignal.any([this.#ctrl.signal, deps.sessionSignal]);
+    // Not AbortSignal.any: on Node 20 a composite lives (with this object) as long as the session signal.
+    this.signal = this.#ctrl.signal;
+    follow(this.#ctrl, deps.sessionSignal);
     this.signal.addEventListener("abort", () => this.#teardown(this.signal.reason), { once: true });
   }
 

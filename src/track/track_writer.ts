@@ -5,6 +5,7 @@
  *  gomoqt misses this), or with the session. `close()` FINs open groups and the stream; `closeWithError(code)`
  *  resets open groups with PublishAborted (5) and the stream with `code`. Spec: gomoqt.md §1.7, §1.8, §2.7.
  *  @module */
+import { follow } from "../internal/signal.js";
 import { GroupErrorCode, SubscribeError, SubscribeErrorCode } from "../errors.js";
 import type { BiStream, SendStream } from "../transport/transport.js";
 import { toSubscribeError } from "../session/error_map.js";
@@ -75,7 +76,9 @@ export class TrackWriter {
     this.broadcastPath = m.broadcastPath;
     this.trackName = m.trackName;
     this.#config = { trackPriority: m.trackPriority };
-    this.signal = AbortSignal.any([this.#ctrl.signal, deps.sessionSignal]);
+    // Not AbortSignal.any: on Node 20 a composite lives (with this object) as long as the session signal.
+    this.signal = this.#ctrl.signal;
+    follow(this.#ctrl, deps.sessionSignal);
     this.signal.addEventListener("abort", () => this.#teardown(this.signal.reason), { once: true });
     void this.#readUpdates();
   }
