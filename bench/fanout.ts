@@ -589,16 +589,14 @@ export async function runFanout(opts: {
       egressPerCoreMbps: senderCores > 0 ? egressMbps / senderCores : NaN,
     };
     log(
-      `fanout ${opts.mode} ${transport} ${opts.subs}: delivered ${(delivered * 100).toFixed(2)} %, p50 ${row.p50.toFixed(2)} ms, ` +
-        `p99 ${row.p99.toFixed(2)} ms (first frame of a group ${row.p99First.toFixed(2)}, others ${row.p99Rest.toFixed(2)}), ` +
-        `max ${row.max.toFixed(1)} ms, sender ${senderCores.toFixed(2)} cores` +
+      `fanout ${opts.mode} ${transport} ${opts.subs}: delivered ${(delivered * 100).toFixed(2)} %, p50 ${fx(row.p50, 2)} ms, ` +
+        `p99 ${fx(row.p99, 2)} ms (first frame of a group ${fx(row.p99First, 2)}, others ${fx(row.p99Rest, 2)}), ` +
+        `max ${fx(row.max, 1)} ms, sender ${senderCores.toFixed(2)} cores` +
         (row.sender
-          ? `, sender loop delay p99 ${row.sender.loopP99Ms.toFixed(1)} max ${row.sender.loopMaxMs.toFixed(1)} ms, GC ${row.sender.gcCount}× ${row.sender.gcMs.toFixed(1)} ms (max ${row.sender.gcMaxMs.toFixed(1)})`
+          ? `, sender loop delay p99 ${fx(row.sender.loopP99Ms, 1)} max ${fx(row.sender.loopMaxMs, 1)} ms, GC ${row.sender.gcCount}× ${fx(row.sender.gcMs, 1)} ms (max ${fx(row.sender.gcMaxMs, 1)})`
           : "") +
-        `, worker loop delay p99 ${row.worker.loopP99Ms.toFixed(1)} max ${row.worker.loopMaxMs.toFixed(1)} ms, GC max ${row.worker.gcMaxMs.toFixed(1)} ms` +
-        (row.push
-          ? `, sync fan-out per frame p50 ${row.push.p50.toFixed(2)} p99 ${row.push.p99.toFixed(2)} ms`
-          : "") +
+        `, worker loop delay p99 ${fx(row.worker.loopP99Ms, 1)} max ${fx(row.worker.loopMaxMs, 1)} ms, GC max ${fx(row.worker.gcMaxMs, 1)} ms` +
+        (row.push ? `, sync fan-out per frame p50 ${fx(row.push.p50)} p99 ${fx(row.push.p99)} ms` : "") +
         (row.firstFrameAvgMs !== undefined
           ? `, group start → first frame accepted per downstream avg ${fx(row.firstFrameAvgMs)} max ` +
             `${fx(row.firstFrameMaxMs, 1)} ms`
@@ -610,7 +608,8 @@ export async function runFanout(opts: {
   }
 }
 
-const fx = (v: number | undefined, d = 2) => (v === undefined || Number.isNaN(v) ? "—" : v.toFixed(d));
+/** A figure or "—" (NaN travels as null through the children's JSON). */
+const fx = (v: number | null | undefined, d = 2) => (v == null || Number.isNaN(v) ? "—" : v.toFixed(d));
 const label = (r: FanoutRow) => `${r.mode}${r.transport === "h3" ? " (h3)" : ""}`;
 
 export function fanoutTable(rows: FanoutRow[]): string {
