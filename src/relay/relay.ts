@@ -92,6 +92,9 @@ export interface RelayStats extends FanoutCounters {
   authDenied: AuthDeniedCounts;
   sessionsOpen: number;
   sessionsTotal: number;
+  /** Connections whose MoQ session setup failed: no session stream or SESSION_CLIENT within the setup timeout, a
+   *  malformed setup, or a setup refused (by auth too: see `authDenied.setup`). */
+  setupFailures: number;
   announcementsActive: number;
   bytesIn: number;
   framesIn: number;
@@ -419,6 +422,7 @@ export class Relay {
   readonly counters = {
     ...newFanoutCounters(),
     sessionsTotal: 0,
+    setupFailures: 0,
     bytesIn: 0,
     framesIn: 0,
     groupsIn: 0,
@@ -458,7 +462,10 @@ export class Relay {
       ...(opts.config ? { config: opts.config } : {}),
       // Every session path is accepted: the relay is one space of broadcasts whatever the URL path.
       setupHandler: (w, r) => this.#setup(w, r),
-      onError: (e) => this.#log(`setup failed: ${e instanceof Error ? e.message : String(e)}`),
+      onError: (e) => {
+        this.counters.setupFailures++;
+        this.#log(`setup failed: ${e instanceof Error ? e.message : String(e)}`);
+      },
     });
   }
 
@@ -717,6 +724,11 @@ export class Relay {
     return [
       g("moqt_relay_sessions_open", "MoQ sessions currently open.", s.sessionsOpen),
       c("moqt_relay_sessions_total", "MoQ sessions accepted since start.", s.sessionsTotal),
+      c(
+        "moqt_relay_setup_failures_total",
+        "Connections whose session setup failed (timed out, malformed, or refused, auth refusals included).",
+        s.setupFailures,
+      ),
       g("moqt_relay_announcements_active", "Broadcasts currently announced.", s.announcementsActive),
       {
         name: "moqt_relay_subscriptions",

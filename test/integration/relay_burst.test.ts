@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   Client,
+  SessionErrorCode,
   TrackMux,
   isMoqtError,
   nativeAvailable,
@@ -12,6 +13,7 @@ import {
   type Session,
 } from "../../src/index.js";
 import { startRelay } from "../../src/relay/index.js";
+import { connectNative } from "../../src/transport/native/index.js";
 
 const skip =
   !nativeAvailable() && !process.env["CI"] ? "native addon not built: run `npm run build:native`" : false;
@@ -128,6 +130,27 @@ describe("relay under a burst of subscribers", { skip, timeout: 120_000 }, () =>
     } finally {
       publishing = false;
       await client.close().catch(() => {});
+      await relay.close();
+    }
+  });
+
+  it("a connection that never sets up a session is closed after the setup timeout and counted, not kept", async () => {
+    const relay = await startRelay({
+      listen: "127.0.0.1:0",
+      http: "127.0.0.1:0",
+      config: { setupTimeout: 200 },
+    });
+    try {
+      const t = await connectNative(`moqt://127.0.0.1:${relay.port}/`, { alpn: "moq-00", insecure: true });
+      const info = await t.closed; // we never open the session stream
+      assert.equal(info.remote, true, "the relay closed it");
+      assert.equal(info.code, SessionErrorCode.Internal);
+      await until(() => relay.stats().setupFailures === 1);
+      assert.equal(relay.stats().sessionsOpen, 0);
+      assert.equal(relay.stats().sessionsTotal, 0);
+      const text = await (await fetch(`http://127.0.0.1:${relay.httpPort}/metrics`)).text();
+      assert.match(text, /^moqt_relay_setup_failures_total 1$/m);
+    } finally {
       await relay.close();
     }
   });
