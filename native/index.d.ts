@@ -98,9 +98,10 @@ export declare class NativeSession {
   acceptUni(): NativeRecvStream | null | Promise<NativeRecvStream | null>
   /**
    * Close with an application code and reason (WebTransport: CLOSE_WEBTRANSPORT_SESSION capsule, then the
-   * connection; raw QUIC: CONNECTION_CLOSE). Idempotent; the first close wins.
+   * connection once the peer answered, or after `graceMs`, by default max(3 RTT, 200 ms); raw QUIC:
+   * CONNECTION_CLOSE, `graceMs` unused). Idempotent; the first close wins.
    */
-  close(code: number, reason: string): void
+  close(code: number, reason: string, graceMs?: number | undefined | null): void
   /** Resolves once the session is closed, with who closed it and why. Never rejects. */
   closed(): Promise<CloseInfo>
   /** Send one datagram; false when it could not be queued (too large, unsupported, closed). */

@@ -155,11 +155,13 @@ impl NativeSession {
     }
 
     /// Close with an application code and reason (WebTransport: CLOSE_WEBTRANSPORT_SESSION capsule, then the
-    /// connection; raw QUIC: CONNECTION_CLOSE). Idempotent; the first close wins.
+    /// connection once the peer answered, or after `graceMs`, by default max(3 RTT, 200 ms); raw QUIC:
+    /// CONNECTION_CLOSE, `graceMs` unused). Idempotent; the first close wins.
     #[napi]
-    pub fn close(&self, code: u32, reason: String) {
+    pub fn close(&self, code: u32, reason: String, grace_ms: Option<u32>) {
         let inner = self.inner.clone();
-        napi::bindgen_prelude::within_runtime_if_available(move || inner.session.close(code, &reason));
+        let grace = grace_ms.map(|ms| std::time::Duration::from_millis(u64::from(ms)));
+        napi::bindgen_prelude::within_runtime_if_available(move || inner.session.close(code, &reason, grace));
     }
 
     /// Resolves once the session is closed, with who closed it and why. Never rejects.

@@ -12,6 +12,10 @@
 //!
 //! Close bookkeeping: the first close wins — ours (`close`) or the peer's (its capsule, or the end of its CONNECT
 //! stream, recorded by the capsule reader); a connection that ends otherwise is described by its connection error.
+//! WebTransport close handshake: whoever closes sends the capsule and waits for the peer to close the connection.
+//! When both close at once, each side's capsule reaches a side that has already closed: that capsule is the answer,
+//! and the side closes the connection then (with its own code), instead of waiting out the close timeout for a
+//! CONNECTION_CLOSE the peer, itself waiting, would never send first. Each side reports its own close.
 //! Transport only; no future here borrows anything but an owned `Arc` (teardown rule, lib.rs).
 
 use std::sync::{Arc, Mutex};
@@ -210,10 +214,12 @@ impl Session {
     }
 
     /// Close with `code` and `reason`; the first close (ours or the peer's) wins, later calls do nothing.
-    /// WebTransport: the capsule and FIN on the CONNECT stream, then the connection once the peer closed it in
-    /// response (or after max(3 RTT, 200 ms); the connection close carries the mapped code and reason too). Needs the tokio runtime context for the graceful part; without it
-    /// the connection closes at once with the mapped code and the reason.
-    pub fn close(&self, code: u32, reason: &str) {
+    /// WebTransport: the capsule and FIN on the CONNECT stream, then the connection once the peer answered — it
+    /// closed the connection, or its own capsule (or the end of its CONNECT stream) arrived: a simultaneous close —
+    /// or after `grace` (default max(3 RTT, 200 ms)); the connection close carries the mapped code and reason too.
+    /// Needs the tokio runtime context for the graceful part; without it the connection closes at once with the
+    /// mapped code and the reason.
+    pub fn close(&self, code: u32, reason: &str, grace: Option<Duration>) {
         if self.conn.close_reason().is_some() {
             return;
         }
@@ -231,12 +237,14 @@ impl Session {
         let wire = h3::code_to_wire(code, true);
         let send = w.connect_send.lock().ok().and_then(|mut g| g.take());
         let conn = self.conn.clone();
+        let peer_done = w.reader_done.clone();
         match (send, tokio::runtime::Handle::try_current()) {
             (Some(send), Ok(rt)) => {
                 let reason = reason.to_owned();
                 rt.spawn(async move {
-                    let timeout = (conn.rtt() * 3).max(Duration::from_millis(200));
-                    let _ = tokio::time::timeout(timeout, send_close_capsule(&conn, send, code, &reason)).await;
+                    let timeout = grace.unwrap_or_else(|| (conn.rtt() * 3).max(Duration::from_millis(200)));
+                    let capsule = send_close_capsule(&conn, send, code, &reason, peer_done);
+                    let _ = tokio::time::timeout(timeout, capsule).await;
                     conn.close(wire, reason.as_bytes());
                 });
             }
@@ -298,14 +306,26 @@ async fn first_read<T>(mut recv: quinn::RecvStream, queue: &mpsc::UnboundedSende
     }
 }
 
-async fn send_close_capsule(conn: &quinn::Connection, mut send: quinn::SendStream, code: u32, reason: &str) {
+/// Send our close capsule and FIN, then wait for the peer's answer: the connection closed by the peer, or the capsule
+/// reader done (`peer_done`: the peer's own capsule or the end of its CONNECT stream arrived, i.e. it closed too).
+async fn send_close_capsule(
+    conn: &quinn::Connection,
+    mut send: quinn::SendStream,
+    code: u32,
+    reason: &str,
+    mut peer_done: watch::Receiver<bool>,
+) {
     if send.write_all(&h3::close_capsule_frame(code, reason)).await.is_err() || send.finish().is_err() {
         return;
     }
     // Acknowledged is not enough: a browser may still be handing the capsule to its session when our
     // CONNECTION_CLOSE lands, and then reports "connection lost". Peers close the connection themselves once they
-    // read the capsule (Chromium, this addon); wait for that, bounded by the caller's timeout.
-    conn.closed().await;
+    // read the capsule (Chromium, this addon); wait for that, bounded by the caller's timeout. A peer that closed
+    // at the same time waits for us just the same: its capsule, already here or still to come, ends our wait.
+    tokio::select! {
+        _ = conn.closed() => {}
+        _ = peer_done.wait_for(|d| *d) => {}
+    }
 }
 
 /// The capsule reader: the peer's close capsule (or the end of its CONNECT stream) closes the session, remotely.

@@ -14,7 +14,7 @@ import {
   type NativeListener,
   type NativeTransport,
 } from "../../src/transport/native/index.js";
-import { loadNative } from "../../src/transport/native/binding.js";
+import { loadNative, type NativeSession } from "../../src/transport/native/binding.js";
 import { NativeTransport as NativeSessionTransport } from "../../src/transport/native/transport.js";
 import { StreamError, TransportClosedError } from "../../src/transport/stream_error.js";
 import type { RecvStream, SendStream } from "../../src/transport/transport.js";
@@ -99,6 +99,15 @@ async function statsBackTo(want: NativeResourceStats, tries = 300): Promise<void
     await new Promise((r) => setTimeout(r, 30));
   }
   assert.deepEqual(nativeStats(), want);
+}
+
+/** The addon session's close with its optional grace (WebTransport: how long to wait for the peer's answer). */
+function closeWithGrace(s: NativeSession, code: number, reason: string, graceMs: number): void {
+  (s as NativeSession & { close(code: number, reason: string, graceMs?: number): void }).close(
+    code,
+    reason,
+    graceMs,
+  );
 }
 
 /** A short idle timeout for the liveness tests (ms). */
@@ -317,6 +326,88 @@ describe("native transport", { skip }, () => {
           closer.close(1, "again"); // idempotent
         });
       }
+
+      it(
+        "both ends close at once with different codes: each reports its own close, and neither waits out the close grace",
+        { timeout: 30_000 },
+        async () => {
+          // The addon's own sessions on both ends, to give the close a grace (how long a WebTransport close waits for
+          // the peer's answer) far beyond this test's bound: only the peer's answer can complete it in time. Both
+          // ends wait for the other's answer, so before the fix each side sat out the whole grace (default 200 ms).
+          // Both closes are made while the path drops everything, so neither side can learn of the other's close
+          // before making its own (on an open path the first close can arrive before the second call, which then
+          // reports the peer's close instead); the path opens again once both are recorded.
+          const GRACE_MS = 120_000;
+          const BOUND_MS = 10_000;
+          const server = loadNative().NativeServer.listen(listenOpts());
+          const proxy = await UdpProxy.start({ targetPort: server.port });
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          try {
+            const serverSide = (async () => {
+              const inc = await server.accept();
+              assert.ok(inc);
+              return inc.accept();
+            })();
+            const clientSession = await loadNative().connect(`https://127.0.0.1:${proxy.port}/moq`, {
+              alpn: mode.alpn,
+              certHashes: [cert.sha256],
+            });
+            const serverSession = await serverSide;
+            const client = new NativeSessionTransport(clientSession);
+            const srv = new NativeSessionTransport(serverSession);
+            proxy.blackhole(600_000);
+            closeWithGrace(clientSession, 0x1001, "client leaves", GRACE_MS);
+            closeWithGrace(serverSession, 0x2002, "server leaves", GRACE_MS);
+            await new Promise((r) => setTimeout(r, 50));
+            proxy.blackhole(0);
+            const both = Promise.all([client.closed, srv.closed]);
+            const bound = new Promise<"bound">((r) => (timer = setTimeout(() => r("bound"), BOUND_MS)));
+            assert.notEqual(
+              await Promise.race([both, bound]),
+              "bound",
+              `both closes still pending after ${BOUND_MS} ms: waiting out the ${GRACE_MS} ms grace`,
+            );
+            const [c, s] = await both;
+            assert.deepEqual(c, { code: 0x1001, reason: "client leaves", remote: false });
+            assert.deepEqual(s, { code: 0x2002, reason: "server leaves", remote: false });
+            await assert.rejects(
+              client.openBi(),
+              (e: unknown) => e instanceof TransportClosedError && e.code === 0x1001 && !e.remote,
+            );
+          } finally {
+            clearTimeout(timer);
+            proxy.close();
+            server.close();
+          }
+        },
+      );
+
+      if (mode.alpn === "h3")
+        it("a close waits for the peer's answer, up to its grace (a blackholed peer, then reachable again)", async () => {
+          // Counterpart of the simultaneous case: the grace is honoured, so ending early above is the peer's doing.
+          const proxy = await UdpProxy.start({ targetPort: listener.port });
+          try {
+            const accepted = listener.accept();
+            const session = await loadNative().connect(`https://127.0.0.1:${proxy.port}/moq`, {
+              alpn: mode.alpn,
+              certHashes: [cert.sha256],
+            });
+            const server = (await accepted)!.transport;
+            const client = new NativeSessionTransport(session);
+            let clientClosed = false;
+            void client.closed.then(() => (clientClosed = true));
+            proxy.blackhole(600_000);
+            closeWithGrace(session, 0x33, "unanswered", 120_000);
+            await new Promise((r) => setTimeout(r, 500));
+            assert.equal(clientClosed, false, "the close waits for the peer (default grace would be 200 ms)");
+            proxy.blackhole(0);
+            // The capsule is retransmitted, the server reads it and closes the connection: the answer.
+            assert.deepEqual(await server.closed, { code: 0x33, reason: "unanswered", remote: true });
+            assert.deepEqual(await client.closed, { code: 0x33, reason: "unanswered", remote: false });
+          } finally {
+            proxy.close();
+          }
+        });
 
       it("a read pending when the session closes rejects with the close info", async () => {
         const p = await pair();
