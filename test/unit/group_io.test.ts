@@ -358,7 +358,7 @@ test(
 );
 
 test(
-  "writers that finish leave no listener on the track's signal; signal still follows the track",
+  "writers that finish leave no listener on the track's signal; an open writer's signal follows the track",
   T,
   async () => {
     const parent = new AbortController();
@@ -373,11 +373,16 @@ test(
     // a cancelled writer's signal, asked for afterwards, is aborted with its error
     const r = ws[1]!.signal.reason as unknown;
     assert.ok(r instanceof GroupError && r.code === 7, String(r));
-    // a closed writer's signal is not aborted, and follows the track later (as AbortSignal.any does)
+    // a closed writer's signal is not aborted, and no longer follows the track
     const closed = ws[0]!;
     assert.equal(closed.signal.aborted, false);
+    // an open writer's signal, once asked for, follows the track (and unlinks itself)
+    const open = writer(new RecordingStream(), parent.signal);
+    const sig = open.signal;
     parent.abort(new Error("track gone"));
-    assert.equal(closed.signal.aborted, true);
-    assert.equal((closed.signal.reason as Error).message, "track gone");
+    assert.equal(closed.signal.aborted, false);
+    assert.equal(sig.aborted, true);
+    assert.equal((sig.reason as Error).message, "track gone");
+    assert.equal(getEventListeners(parent.signal, "abort").length, 0);
   },
 );
