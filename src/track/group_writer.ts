@@ -10,9 +10,11 @@
  *  or `close()` follows (FIN rides on the last batch), or when the writer has been idle for two microtask turns (so
  *  frames written in a loop within one event-loop turn share a write, and a lone frame is sent before the event
  *  loop moves on). Each transport write costs a native crossing (or a W3C writer call), which dominated the cost of
- *  a 1 KB frame. The payload is always copied before `writeFrame` returns, so the caller may reuse its buffer. A
- *  failure of a batch written in the background (peer STOP_SENDING, session gone) fails the group: the next
- *  `writeFrame`/`close` throws it, as `signal` already says. A reset (`cancelWrite`, abort) discards unsent frames.
+ *  a 1 KB frame. A batched frame's payload is copied before `writeFrame` returns; a bigger frame's payload goes to
+ *  the transport as is (natively: prefix and payload in one crossing, no copy) and may be read until the returned
+ *  promise resolves, so reuse a buffer only after awaiting `writeFrame`. A failure of a batch written in the
+ *  background (peer STOP_SENDING, session gone) fails the group: the next `writeFrame`/`close` throws it, as
+ *  `signal` already says. A reset (`cancelWrite`, abort) discards unsent frames.
  *  @module */
 import { GroupError, GroupErrorCode, isMoqtError } from "../errors.js";
 import type { SendStream } from "../transport/transport.js";
@@ -148,8 +150,8 @@ export class GroupWriter {
     throw this.#error!;
   }
 
-  /** Write one frame (`varint(len) || payload`). The payload is copied (or handed to the transport) before this
-   *  returns. Resolves when the frame is batched or the transport accepted it (backpressure); see the module notes. */
+  /** Write one frame (`varint(len) || payload`). Resolves when the frame is batched or the transport accepted it
+   *  (backpressure); the payload may be reused after that (see the module notes). */
   writeFrame(frame: Frame | Uint8Array): Promise<void> {
     try {
       this.#check();

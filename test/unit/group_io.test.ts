@@ -107,7 +107,7 @@ test("a lone small frame is written before the event loop moves on (no close nee
   assert.deepEqual(frames(s.bytes()), [payload(10, 1)]);
 });
 
-test("the caller may reuse its buffer or Frame as soon as writeFrame returns", T, async () => {
+test("a batched frame's buffer or Frame may be reused as soon as writeFrame returns", T, async () => {
   const s = new RecordingStream();
   const g = writer(s);
   const buf = new Uint8Array(3);
