@@ -15,7 +15,9 @@
 //! WebTransport close handshake: whoever closes sends the capsule and waits for the peer to close the connection.
 //! When both close at once, each side's capsule reaches a side that has already closed: that capsule is the answer,
 //! and the side closes the connection then (with its own code), instead of waiting out the close timeout for a
-//! CONNECTION_CLOSE the peer, itself waiting, would never send first. Each side reports its own close.
+//! CONNECTION_CLOSE the peer, itself waiting, would never send first. Each side reports its own close. Only the
+//! peer's capsule counts as that answer, not a bare FIN on its CONNECT stream: Chromium FINs as soon as it reads our
+//! capsule, and a CONNECTION_CLOSE sent then can overtake the close on its way to the page ("Connection lost").
 //! Transport only; no future here borrows anything but an owned `Arc` (teardown rule, lib.rs).
 
 use std::sync::{Arc, Mutex};
@@ -71,8 +73,8 @@ struct Web {
     /// Our side of the CONNECT stream; taken by `close` to send the capsule. Dropping it would end the session.
     connect_send: Mutex<Option<quinn::SendStream>>,
     protocol: Option<String>,
-    /// Set once the capsule reader has finished (its outcome, if any, is recorded).
-    reader_done: watch::Receiver<bool>,
+    /// The capsule reader's progress (once not `Reading`, its outcome, if any, is recorded).
+    reader: watch::Receiver<Reader>,
 }
 
 pub struct Session {
@@ -115,7 +117,7 @@ impl Session {
         let mut datagram_prefix = Vec::new();
         h3::put_varint(&mut datagram_prefix, id / 4);
         let outcome = Arc::new(Mutex::new(None));
-        let (done_tx, done_rx) = watch::channel(false);
+        let (done_tx, done_rx) = watch::channel(Reader::Reading);
         let conn = h3.conn.clone();
         count_connection(&conn, true);
         tokio::spawn(read_peer_close(conn.clone(), recv, outcome.clone(), done_tx));
@@ -130,7 +132,7 @@ impl Session {
                 datagram_prefix,
                 connect_send: Mutex::new(Some(send)),
                 protocol,
-                reader_done: done_rx,
+                reader: done_rx,
             }),
             outcome,
             _count: Count::new(Gauge::Sessions),
@@ -237,7 +239,7 @@ impl Session {
         let wire = h3::code_to_wire(code, true);
         let send = w.connect_send.lock().ok().and_then(|mut g| g.take());
         let conn = self.conn.clone();
-        let peer_done = w.reader_done.clone();
+        let peer_done = w.reader.clone();
         match (send, tokio::runtime::Handle::try_current()) {
             (Some(send), Ok(rt)) => {
                 let reason = reason.to_owned();
@@ -257,8 +259,8 @@ impl Session {
         let err = self.conn.closed().await;
         if let Some(w) = &self.web {
             // The capsule reader finishes promptly once the connection is gone; its outcome may be the one to report.
-            let mut done = w.reader_done.clone();
-            let _ = tokio::time::timeout(Duration::from_millis(500), done.wait_for(|d| *d)).await;
+            let mut done = w.reader.clone();
+            let _ = tokio::time::timeout(Duration::from_millis(500), done.wait_for(|r| *r != Reader::Reading)).await;
         }
         if let Some(c) = self.outcome.lock().ok().and_then(|g| g.clone()) {
             return c;
@@ -306,14 +308,14 @@ async fn first_read<T>(mut recv: quinn::RecvStream, queue: &mpsc::UnboundedSende
     }
 }
 
-/// Send our close capsule and FIN, then wait for the peer's answer: the connection closed by the peer, or the capsule
-/// reader done (`peer_done`: the peer's own capsule or the end of its CONNECT stream arrived, i.e. it closed too).
+/// Send our close capsule and FIN, then wait for the peer's answer: the connection closed by the peer, or the peer's
+/// own close capsule (`peer_done`: it closed too).
 async fn send_close_capsule(
     conn: &quinn::Connection,
     mut send: quinn::SendStream,
     code: u32,
     reason: &str,
-    mut peer_done: watch::Receiver<bool>,
+    mut peer_done: watch::Receiver<Reader>,
 ) {
     if send.write_all(&h3::close_capsule_frame(code, reason)).await.is_err() || send.finish().is_err() {
         return;
@@ -322,10 +324,26 @@ async fn send_close_capsule(
     // CONNECTION_CLOSE lands, and then reports "connection lost". Peers close the connection themselves once they
     // read the capsule (Chromium, this addon); wait for that, bounded by the caller's timeout. A peer that closed
     // at the same time waits for us just the same: its capsule, already here or still to come, ends our wait.
+    let peer_capsule = async move {
+        // Err: the reader is gone without a capsule (its value stays what it was), so no capsule is coming.
+        if peer_done.wait_for(|r| *r == Reader::PeerCapsule).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
     tokio::select! {
         _ = conn.closed() => {}
-        _ = peer_done.wait_for(|d| *d) => {}
+        _ = peer_capsule => {}
     }
+}
+
+/// Where the capsule reader is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Reader {
+    Reading,
+    /// The CONNECT stream ended (FIN, reset, the connection gone) without a close capsule.
+    Ended,
+    /// The peer's CLOSE_WEBTRANSPORT_SESSION arrived.
+    PeerCapsule,
 }
 
 /// The capsule reader: the peer's close capsule (or the end of its CONNECT stream) closes the session, remotely.
@@ -333,17 +351,17 @@ async fn read_peer_close(
     conn: quinn::Connection,
     mut recv: quinn::RecvStream,
     outcome: Arc<Mutex<Option<Close>>>,
-    done: watch::Sender<bool>,
+    done: watch::Sender<Reader>,
 ) {
     let end = h3::read_close_capsule(&mut recv).await;
-    let (code, reason) = match end {
-        ConnectEnd::Closed(code, reason) => (code, reason),
+    let (code, reason, state) = match end {
+        ConnectEnd::Closed(code, reason) => (code, reason, Reader::PeerCapsule),
         // The stream failing because the whole connection went is not the peer ending the session.
         ConnectEnd::Ended if conn.close_reason().is_some() => {
-            done.send_replace(true);
+            done.send_replace(Reader::Ended);
             return;
         }
-        ConnectEnd::Ended => (0, String::new()),
+        ConnectEnd::Ended => (0, String::new(), Reader::Ended),
     };
     let first = match outcome.lock() {
         Ok(mut g) if g.is_none() => {
@@ -352,7 +370,7 @@ async fn read_peer_close(
         }
         _ => false,
     };
-    done.send_replace(true);
+    done.send_replace(state);
     if first {
         conn.close(h3::code_to_wire(code, true), reason.as_bytes());
     }
