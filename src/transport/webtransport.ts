@@ -3,6 +3,12 @@
  *  Maps W3C errors once: `streamErrorCode` on read/write rejections → StreamError(code, remote: true); local
  *  reset/stop → abort/cancel with a WebTransportError-like reason carrying the code; session close → TransportClosedError.
  *  FIN is attached to the last write by issuing `close()` right after the final `write()` without waiting in between.
+ *
+ *  A stream operation that fails without a stream error code (a session-sourced WebTransportError, or anything else
+ *  the stack throws) waits for `closed` — at most `CLOSE_WAIT_MS` — and then fails with the session's
+ *  TransportClosedError, like the native adapter: Chromium rejects pending reads and writes ("The session is
+ *  closed.") a little before `closed` settles, and the session must see the close's code, not a bare stream error.
+ *  A failure that is still not explained by a close after the wait is rethrown as it came.
  *  @module @internal */
 import type { BiStream, CloseInfo, RecvStream, SendStream, Transport } from "./transport.js";
 import { StreamError, TransportClosedError } from "./stream_error.js";
@@ -12,6 +18,23 @@ import {
   type WebTransportBidirectionalStreamLike,
   type WebTransportLike,
 } from "./webtransport_like.js";
+
+/** How long a failed stream operation waits for the session's `closed` before giving up on explaining it by a close
+ *  (ms). A stack reports the close moments after the stream failure; the bound is what a failure that is not a close
+ *  (Chromium sometimes reports a peer's STOP_SENDING as a code-less NetworkError) or a stack whose `closed` never
+ *  settles costs. */
+export const CLOSE_WAIT_MS = 500;
+
+/** The error itself, as an Error. */
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** A stream error code carried by a stream-sourced error (session-sourced errors carry none worth mapping). */
+function streamCode(e: unknown): number | undefined {
+  const code = streamErrorCodeOf(e);
+  return code !== undefined && (e as { source?: string }).source !== "session" ? code : undefined;
+}
 
 class W3CSendStream implements SendStream {
   #writable: WritableStream<Uint8Array>;
@@ -31,12 +54,12 @@ class W3CSendStream implements SendStream {
     );
   }
 
-  #mapError(e: unknown): Error {
+  async #mapError(e: unknown): Promise<Error> {
     if (this.#localError) return this.#localError;
-    const code = streamErrorCodeOf(e);
-    if (code !== undefined && (e as { source?: string }).source !== "session")
-      return new StreamError(code, true);
-    return this.#transport.closedError() ?? (e instanceof Error ? e : new Error(String(e)));
+    const code = streamCode(e);
+    if (code !== undefined) return new StreamError(code, true);
+    const closed = await this.#transport.closedErrorSoon();
+    return this.#localError ?? closed ?? asError(e);
   }
 
   async write(chunk: Uint8Array, fin = false): Promise<void> {
@@ -54,7 +77,7 @@ class W3CSendStream implements SendStream {
         w.catch(() => {});
       }
     } catch (e) {
-      throw this.#mapError(e);
+      throw await this.#mapError(e);
     }
   }
 
@@ -65,7 +88,7 @@ class W3CSendStream implements SendStream {
     try {
       await this.#writer.close();
     } catch (e) {
-      throw this.#mapError(e);
+      throw await this.#mapError(e);
     }
   }
 
@@ -103,10 +126,10 @@ class W3CRecvStream implements RecvStream {
       r = await this.#reader.read();
     } catch (e) {
       if (this.#localError) throw this.#localError;
-      const code = streamErrorCodeOf(e);
-      if (code !== undefined && (e as { source?: string }).source !== "session")
-        throw new StreamError(code, true);
-      throw this.#transport.closedError() ?? (e instanceof Error ? e : new Error(String(e)));
+      const code = streamCode(e);
+      if (code !== undefined) throw new StreamError(code, true);
+      const closed = await this.#transport.closedErrorSoon();
+      throw this.#localError ?? closed ?? asError(e);
     }
     if (this.#localError) throw this.#localError;
     if (r.done) return null;
@@ -163,8 +186,18 @@ class W3CTransport implements Transport {
     return c ? new TransportClosedError(c.code, c.reason, c.remote) : undefined;
   }
 
-  #fail(e: unknown): never {
-    throw this.closedError() ?? e;
+  /** `closedError()`, once `closed` has settled or `CLOSE_WAIT_MS` has passed (then undefined if still open). */
+  async closedErrorSoon(): Promise<TransportClosedError | undefined> {
+    const now = this.closedError();
+    if (now) return now;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.closed, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
+    return this.closedError();
+  }
+
+  async #fail(e: unknown): Promise<never> {
+    throw (await this.closedErrorSoon()) ?? e;
   }
 
   async openBi(): Promise<BiStream> {
@@ -172,7 +205,7 @@ class W3CTransport implements Transport {
       const s = await this.#wt.createBidirectionalStream();
       return { send: new W3CSendStream(s.writable, this), recv: new W3CRecvStream(s.readable, this) };
     } catch (e) {
-      this.#fail(e);
+      return this.#fail(e);
     }
   }
 
@@ -180,7 +213,7 @@ class W3CTransport implements Transport {
     try {
       return new W3CSendStream(await this.#wt.createUnidirectionalStream(), this);
     } catch (e) {
-      this.#fail(e);
+      return this.#fail(e);
     }
   }
 

@@ -16,7 +16,9 @@ import {
   type NativeTransport,
 } from "../../src/transport/native/index.js";
 import { StreamError } from "../../src/transport/stream_error.js";
-import type { RecvStream } from "../../src/transport/transport.js";
+import type { RecvStream, Transport } from "../../src/transport/transport.js";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 import {
   browserSkip,
   launchBrowser,
@@ -31,6 +33,35 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>wt</title><p>transport test</p>`;
+
+/** The W3C adapter (src/transport/webtransport.ts) bundled for the page, served as /adapter.js. */
+async function adapterBundle(): Promise<string> {
+  const out = await build({
+    entryPoints: [fileURLToPath(new URL("../../src/transport/webtransport.ts", import.meta.url))],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    write: false,
+    logLevel: "warning",
+  });
+  return out.outputFiles[0]!.text;
+}
+
+/** What the page saw of an error: its class name and, for a TransportClosedError, the close info. */
+interface SeenError {
+  name: string;
+  code?: number;
+  reason?: string;
+  remote?: boolean;
+  message: string;
+}
+
+/** Page-side state of the adapter tests (`globalThis.A`). */
+interface PageA {
+  t: Transport;
+  pending: Map<string, Promise<SeenError | "resolved">>;
+  see(p: Promise<unknown>): Promise<SeenError | "resolved">;
+}
 
 interface PageW {
   wt: WebTransport;
@@ -100,8 +131,13 @@ describe("Chromium WebTransport ↔ native server", { skip, timeout: 120_000 }, 
   before(async () => {
     cert = generateCertificate();
     listener = listenNative({ host: "127.0.0.1", port: 0, certPem: cert.certPem, keyPem: cert.keyPem });
+    const adapter = await adapterBundle();
     web = await serveStatic(tmpdir(), [
       (req, res) => {
+        if (req.url === "/adapter.js") {
+          res.writeHead(200, { "content-type": "text/javascript" }).end(adapter);
+          return true;
+        }
         if (req.url !== "/") return false;
         res.writeHead(200, { "content-type": "text/html" }).end(PAGE);
         return true;
@@ -329,6 +365,137 @@ describe("Chromium WebTransport ↔ native server", { skip, timeout: 120_000 }, 
     });
     assert.equal(await srv, "dgram");
     assert.equal(got, "re:dgram");
+  });
+
+  describe("the W3C adapter (fromWebTransport) when the server closes the session", () => {
+    /** A page session through the adapter (`A.t`) and its server side. */
+    async function adapterConnect(path: string, closedNeverSettles = false): Promise<NativeTransport> {
+      const acc = listener.accept();
+      await page.evaluate(
+        async ({ url, hash, closedNeverSettles }) => {
+          const { fromWebTransport } = (await import("/adapter.js" as string)) as {
+            fromWebTransport(wt: WebTransport, protocol?: string): Transport;
+          };
+          const real = new WebTransport(url, {
+            serverCertificateHashes: [{ algorithm: "sha-256", value: new Uint8Array(hash) }],
+          });
+          await real.ready;
+          // Optionally a stack that never reports the close: `closed` pending forever, the rest the real thing.
+          const wt = closedNeverSettles
+            ? ({
+                ready: real.ready,
+                closed: new Promise(() => {}),
+                close: (i?: WebTransportCloseInfo) => real.close(i),
+                createBidirectionalStream: () => real.createBidirectionalStream(),
+                createUnidirectionalStream: () => real.createUnidirectionalStream(),
+                incomingBidirectionalStreams: real.incomingBidirectionalStreams,
+                incomingUnidirectionalStreams: real.incomingUnidirectionalStreams,
+              } as unknown as WebTransport)
+            : real;
+          const see = (p: Promise<unknown>): Promise<SeenError | "resolved"> =>
+            p.then(
+              () => "resolved" as const,
+              (e: unknown) => {
+                const x = e as { name?: string; code?: number; reason?: string; remote?: boolean };
+                return {
+                  name: String(x?.name),
+                  ...(typeof x?.code === "number" ? { code: x.code } : {}),
+                  ...(typeof x?.reason === "string" ? { reason: x.reason } : {}),
+                  ...(typeof x?.remote === "boolean" ? { remote: x.remote } : {}),
+                  message: String((e as Error)?.message ?? e),
+                };
+              },
+            );
+          (globalThis as unknown as { A: PageA }).A = {
+            t: fromWebTransport(wt, "h3"),
+            pending: new Map(),
+            see,
+          };
+        },
+        { url: `https://127.0.0.1:${listener.port}${path}`, hash: [...cert.sha256], closedNeverSettles },
+      );
+      const a = await acc;
+      assert.ok(a);
+      return a.transport;
+    }
+
+    const CLOSED = { name: "TransportClosedError", code: 0x2345, reason: "server leaves", remote: true };
+
+    it("reads and writes pending at the close, and operations after it, fail with the session's close code", async () => {
+      const srv = await adapterConnect("/adapter-close");
+      // Page-opened bidi with a read pending; page-opened uni whose writes wait on flow control; a server-opened uni
+      // with a read pending.
+      await page.evaluate(async () => {
+        const { A } = globalThis as unknown as { A: PageA };
+        const bi = await A.t.openBi();
+        await bi.send.write(new TextEncoder().encode("hi"));
+        A.pending.set("bidi read", A.see(bi.recv.read()));
+        const uni = await A.t.openUni();
+        await uni.write(new TextEncoder().encode("up"));
+        A.pending.set(
+          "blocked write",
+          A.see(
+            (async () => {
+              for (;;) await uni.write(new Uint8Array(64 * 1024));
+            })(),
+          ),
+        );
+      });
+      const sbi = await srv.acceptBi();
+      assert.ok(sbi);
+      assert.equal(dec.decode((await sbi.recv.read())!), "hi");
+      const suni = await srv.acceptUni();
+      assert.ok(suni);
+      assert.equal(dec.decode((await suni.read())!.subarray(0, 2)), "up"); // then the writes that fill the window
+      const down = await srv.openUni();
+      await down.write(enc.encode("down"));
+      await page.evaluate(async () => {
+        const { A } = globalThis as unknown as { A: PageA };
+        const r = (await A.t.acceptUni())!;
+        await r.read();
+        A.pending.set("uni read", A.see(r.read()));
+      });
+      srv.close(CLOSED.code, CLOSED.reason);
+      const seen = await page.evaluate(async () => {
+        const { A } = globalThis as unknown as { A: PageA };
+        const out: Record<string, SeenError | "resolved"> = {};
+        for (const [k, p] of A.pending) out[k] = await p;
+        out["openBi after"] = await A.see(A.t.openBi());
+        out["openUni after"] = await A.see(A.t.openUni());
+        return out;
+      });
+      for (const [what, e] of Object.entries(seen)) {
+        assert.notEqual(e, "resolved", what);
+        const { message, ...rest } = e as SeenError;
+        assert.deepEqual(rest, CLOSED, `${what}: ${message}`);
+      }
+      assert.deepEqual(await page.evaluate(() => (globalThis as unknown as { A: PageA }).A.t.closed), {
+        code: CLOSED.code,
+        reason: CLOSED.reason,
+        remote: true,
+      });
+      assert.deepEqual(await srv.closed, { code: CLOSED.code, reason: CLOSED.reason, remote: false });
+    });
+
+    it("with a stack that never settles `closed`, a failed read still fails (as the stack reported it) after the bounded wait", async () => {
+      const srv = await adapterConnect("/adapter-no-closed", true);
+      await page.evaluate(async () => {
+        const { A } = globalThis as unknown as { A: PageA };
+        const bi = await A.t.openBi();
+        await bi.send.write(new TextEncoder().encode("hi"));
+        A.pending.set("bidi read", A.see(bi.recv.read()));
+      });
+      const sbi = await srv.acceptBi();
+      assert.ok(sbi);
+      assert.equal(dec.decode((await sbi.recv.read())!), "hi");
+      srv.close(CLOSED.code, CLOSED.reason);
+      const seen = await page.evaluate(() =>
+        (globalThis as unknown as { A: PageA }).A.pending.get("bidi read")!,
+      );
+      assert.notEqual(seen, "resolved");
+      assert.equal((seen as SeenError).name, "WebTransportError", (seen as SeenError).message);
+      await srv.closed;
+    });
   });
 
   it("server close code + reason reach the page", async () => {
