@@ -79,6 +79,17 @@ class Credits {
   }
 }
 
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function onceAborted(signal: AbortSignal, fn: () => void): void {
+  if (signal.aborted) fn();
+  else signal.addEventListener("abort", () => fn(), { once: true });
+}
+
 const GROUPS = 300;
 const FRAMES = 3;
 
@@ -200,19 +211,26 @@ for (const [scheme, label] of SCHEMES) {
       it(`${2 * CHURN} subscriptions, ${end}: streams back to the baseline, objects collected, heap flat`, async () => {
         const live = new Liveness();
         await withPair(scheme, async (p) => {
+          // The publisher's end (also when its handler returns) waits until the group has been read: the end of
+          // the subscribe stream could overtake the group's stream (and endLinger is 1 ms here).
+          let groupRead = deferred();
           p.serverMux.publishFunc(undefined, "/churn", async (tw) => {
             live.track("TrackWriter", tw);
             const g = live.track("GroupWriter", await tw.openGroup());
             await g.writeFrame(enc.encode("x"));
             await g.close();
+            await groupRead.promise;
             if (end === "publisher ends") await tw.close();
+            else await new Promise<void>((r) => onceAborted(tw.signal, r));
           });
           const cycle = async (): Promise<void> => {
+            groupRead = deferred();
             const tr = live.track("TrackReader", await p.clientSession.subscribe("/churn", "t"));
             const g = live.track("GroupReader", await tr.acceptGroup());
             let n = 0;
             for await (const f of g.frames()) n += f.len;
             assert.equal(n, 1);
+            groupRead.resolve();
             if (end === "subscriber closes") await tr.close();
             else if (end === "subscriber closes with an error")
               await tr.closeWithError(moqt.SubscribeErrorCode.Internal);
@@ -290,10 +308,12 @@ describe("session churn", () => {
       it(`${SESSIONS} sessions over ${label}, the ${first} closing first: connections, sessions and streams back to the baseline`, async () => {
         const live = new Liveness();
         const serverMux = new moqt.TrackMux();
+        let groupRead = deferred(); // see the subscription churn
         serverMux.publishFunc(undefined, "/s", async (tw) => {
           const g = await tw.openGroup();
           await g.writeFrame(enc.encode("s"));
           await g.close();
+          await groupRead.promise;
           await tw.close();
         });
         let accepted: ((s: moqt.Session) => void) | undefined;
@@ -317,9 +337,11 @@ describe("session churn", () => {
             const ss = live.track("server Session", await serverSession);
             accepted = undefined; // its promise holds the session
             // Some traffic, so the sessions have had streams of both kinds.
+            groupRead = deferred();
             const tr = await cs.subscribe("/s", "t");
             const g = await tr.acceptGroup();
             for await (const f of g.frames()) assert.equal(dec.decode(f.body()), "s");
+            groupRead.resolve();
             await assert.rejects(tr.acceptGroup(), moqt.TrackEndedError);
             const [closer, other] = first === "client" ? [cs, ss] : [ss, cs];
             await closer.closeWithError(moqt.SessionErrorCode.NoError, `bye ${i}`);
