@@ -1,31 +1,55 @@
-/** AbortSignal helpers: race a promise against a signal (listener always removed), combine signals, timeouts.
+/** AbortSignal helpers: race a promise against a signal (listener always removed), follow a parent signal, timeouts.
  *  @module @internal */
 
-/** Resolve/reject like `p`, or reject with `signal.reason` when the signal aborts first. The listener is removed. */
+/** Callbacks waiting on a signal's abort: one real listener per signal, however many waiters (Node warns past 10
+ *  listeners on one EventTarget, and a session signal has one waiter per pending read, subscription and group). */
+const waiters = new WeakMap<AbortSignal, Set<() => void>>();
+
+/** The one real listener of `signal`, in its own function: a closure made inside `onAbort` would share that call's
+ *  context, and so keep its first waiter alive for the signal's whole life. */
+function watch(signal: AbortSignal): Set<() => void> {
+  const fns = new Set<() => void>();
+  waiters.set(signal, fns);
+  signal.addEventListener(
+    "abort",
+    () => {
+      waiters.delete(signal);
+      for (const f of [...fns]) f();
+      fns.clear();
+    },
+    { once: true },
+  );
+  return fns;
+}
+
+/** Call `fn` once when `signal` aborts (not if it already has). Returns the function that cancels the wait.
+ *  Don't pass an `AbortSignal.any` composite: Node 20 keeps a composite with a listener alive until it aborts. */
+export function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  const set = waiters.get(signal) ?? watch(signal);
+  const entry = () => fn();
+  set.add(entry);
+  return () => {
+    set.delete(entry);
+  };
+}
+
+/** Resolve/reject like `p`, or reject with `signal.reason` when the signal aborts first. The wait is removed. */
 export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    const off = onAbort(signal, () => reject(signal.reason));
     p.then(
       (v) => {
-        signal.removeEventListener("abort", onAbort);
+        off();
         resolve(v);
       },
       (e) => {
-        signal.removeEventListener("abort", onAbort);
+        off();
         reject(e);
       },
     );
   });
-}
-
-/** Signals combined: aborts when any aborts (reason of the first). */
-export function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal {
-  const list = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (list.length === 1) return list[0]!;
-  return AbortSignal.any(list);
 }
 
 /** Reject with `makeError()` after `ms` unless `p` settles first; `ms <= 0` or non-finite means no timeout. */
@@ -59,9 +83,7 @@ export function follow(ctrl: AbortController, parent: AbortSignal): () => void {
     ctrl.abort(parent.reason);
     return () => {};
   }
-  const on = () => ctrl.abort(parent.reason);
-  const unlink = () => parent.removeEventListener("abort", on);
-  parent.addEventListener("abort", on, { once: true });
+  const unlink = onAbort(parent, () => ctrl.abort(parent.reason));
   ctrl.signal.addEventListener("abort", unlink, { once: true });
   return unlink;
 }

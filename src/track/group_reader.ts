@@ -9,7 +9,7 @@ import { toGroupError } from "../session/error_map.js";
 import type { MessageReader } from "../session/stream_reader.js";
 import { WireError, type VarInt } from "../wire/index.js";
 import { Frame } from "./frame.js";
-import { abortable, anySignal, follow, withTimeout } from "../internal/signal.js";
+import { abortable, follow, withTimeout } from "../internal/signal.js";
 
 /** Marker for a read that hit its deadline (mapped to ExpiredGroup by #onError). */
 const EXPIRED = new Error("moqt: read deadline exceeded");
@@ -81,8 +81,10 @@ export class GroupReader {
       if (ready !== undefined) return frame ? (frame.reset(), frame.write(ready), frame) : Frame.wrap(ready);
       const pending = (this.#pending ??= this.#reader.readFrame(this.#maxFrameBytes));
       pending.catch(() => {});
+      // Two plain races, not AbortSignal.any: Node 20 keeps an entry for every composite in the caller's signal
+      // (which may live for the whole application) until that signal aborts.
       payload = await withTimeout(
-        abortable(pending, anySignal([this.signal, signal])),
+        abortable(abortable(pending, this.signal), signal),
         this.#deadline === undefined ? undefined : Math.max(1, this.#deadline - Date.now()),
         expired,
       );
