@@ -312,10 +312,17 @@ export class GroupWriter {
       await this.#writeBatch(true);
     } catch (e) {
       this.#error = toGroupError(e);
+      if (this.#ctrl && !this.#ctrl.signal.aborted) this.#ctrl.abort(this.#error);
       throw this.#error;
     } finally {
       this.#onDone(this);
     }
+  }
+
+  /** @internal The track ended and closed this group as part of that end: the group's signal aborts with the
+   *  track's reason (a group closed earlier by the application stays unaborted). */
+  trackEnded(reason: unknown): void {
+    if (this.#ctrl && !this.#ctrl.signal.aborted) this.#ctrl.abort(reason);
   }
 
   /** @internal */

@@ -213,6 +213,7 @@ export class TrackWriter {
     }
     this.#deps.onClosed(this);
     if (!this.#ctrl.signal.aborted) this.#ctrl.abort(reason);
+    for (const g of groups) g.trackEnded(this.#ctrl.signal.reason);
   }
 
   /** Abort the subscription: open groups reset with PublishAborted (5), the stream reset/stopped with `code`. */
