@@ -2,12 +2,13 @@
  *  each figure measured in the same run as its baseline; markdown tables on stdout, then one JSON line summarising
  *  the key figures (the last line of the output).
  *
- *  Options: --quick; --only=codec,throughput,fanout,soak; --no-go (skip every gomoqt row).
+ *  Options: --quick; --only=codec,throughput,fanout,setup,soak; --no-go (skip every gomoqt row).
  *  @module */
 import { execSync } from "node:child_process";
 import { cpus } from "node:os";
 import { codecTable, geomeanRatio, runCodec } from "./codec.js";
 import { buildGomoqtPub, fanoutProbeTable, fanoutTable, runFanout, type FanoutRow } from "./fanout.js";
+import { runSetup, setupTable } from "./setup.js";
 import { runSoak, soakTable, type SoakResult } from "./soak.js";
 import { runThroughput, throughputTable, type ThroughputRow } from "./throughput.js";
 
@@ -149,6 +150,18 @@ if (want("fanout")) {
     // >1: gomoqt costs more CPU than our direct Server for the same load
     summary[`gomoqtOverDirectCpu${n}`] = r3(d && g ? g.cpu.pub / d.cpu.pub : undefined);
     summary[`gomoqtOverDirectP99${n}`] = r3(d && g ? g.p99 / d.p99 : undefined);
+  }
+}
+
+// 3b) session setup rate (a Server child, dials from here)
+if (want("setup")) {
+  log("session setup…");
+  const r = await runSetup({ quick, log });
+  console.log("## Session setup rate\n\n" + setupTable(r) + "\n");
+  for (const x of r.runs) {
+    const k = `setup${x.transport === "raw QUIC" ? "Raw" : "Wt"}${x.concurrency === 1 ? "Seq" : "Conc"}`;
+    summary[`${k}PerSec`] = r3(x.perSec);
+    summary[`${k}P99Ms`] = r3(x.p99Ms);
   }
 }
 

@@ -228,6 +228,12 @@ async function workerRole(): Promise<void> {
         await Promise.race([sleep(1000), stopped]);
         continue;
       }
+      if (!running) {
+        // Told to stop while dialling: leave without subscribing (a subscribe-then-leave here made the relay's
+        // subscriber count flap 0 -> 1 -> 0 after every churn).
+        await s.closeWithError(0, "stop").catch(() => {});
+        break;
+      }
       st.sessions++;
       const ours = new AbortController();
       try {
