@@ -168,13 +168,9 @@ export class TrackWriter {
       subscribeId: this.subscribeId,
       groupSequence: s,
     }).bytes();
-    try {
-      await stream.write(header);
-    } catch (e) {
-      stream.reset(GroupErrorCode.Internal);
-      throw this.signal.aborted ? this.signal.reason : toSubscribeError(e);
-    }
-    const g = new GroupWriter(stream, undefined, s, this.signal, (x) => this.#groups.delete(x));
+    // The header leaves with the group's first frame (one transport write per subscriber at a group start, where a
+    // fan-out's tail latency is), or alone once idle; a failure to send it fails the group's first write or close.
+    const g = new GroupWriter(stream, header, s, this.signal, (x) => this.#groups.delete(x));
     this.#groups.add(g);
     return g;
   }
