@@ -28,6 +28,8 @@ export interface NativeWriteFailure {
 
 export interface NativeSendStream {
   tryWrite(data: Uint8Array, fin: boolean): number;
+  /** `head` then `body` under one lock and one crossing; returns the bytes taken now (like `tryWrite`). */
+  tryWrite2(head: Uint8Array, body: Uint8Array, fin: boolean): number;
   write(data: Uint8Array, fin: boolean): Promise<NativeWriteFailure | undefined>;
   reset(code: number): void;
   setPriority(priority: number): void;
@@ -74,7 +76,8 @@ export interface NativeSession {
   openUni(): NowOr<NativeSendStream>;
   acceptBi(): NowOr<[NativeSendStream, NativeRecvStream] | null>;
   acceptUni(): NowOr<NativeRecvStream | null>;
-  close(code: number, reason: string): void;
+  /** `graceMs`: how long a WebTransport close waits for the peer's answer (default max(3 × RTT, 200 ms)). */
+  close(code: number, reason: string, graceMs?: number | null): void;
   closed(): Promise<NativeCloseInfo>;
   sendDatagram(data: Uint8Array): boolean;
   readDatagram(): Promise<Uint8Array | null>;

@@ -32,11 +32,8 @@ function checkCode(code: number): number {
 
 const EMPTY = new Uint8Array(0);
 
-/** The addon's send stream with `tryWrite2` (native/src/stream.rs; not yet in binding.ts's interface). */
-type RawSend2 = RawSend & { tryWrite2(head: Uint8Array, body: Uint8Array, fin: boolean): number };
-
 class NativeSendStreamAdapter implements SendStream {
-  #raw: RawSend2;
+  #raw: RawSend;
   #transport: NativeTransport;
   #pending: Promise<unknown> | undefined;
   #localError: StreamError | undefined;
@@ -45,7 +42,7 @@ class NativeSendStreamAdapter implements SendStream {
   #stopped: Promise<number | undefined> | undefined;
 
   constructor(raw: RawSend, transport: NativeTransport) {
-    this.#raw = raw as RawSend2;
+    this.#raw = raw;
     this.#transport = transport;
   }
 
